@@ -1,0 +1,149 @@
+"""One env-driven settings module.
+
+SQLite file under KELAMBU_DATA_DIR by default; PostgreSQL when KELAMBU_DATABASE_URL
+(or DATABASE_URL) names one.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+
+def envbool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("KELAMBU_DATA_DIR", Path.cwd() / "var")).resolve()
+
+SECRET_KEY = os.environ.get("KELAMBU_SECRET_KEY", "kelambu-insecure-development-key-change-me")
+DEBUG = envbool("KELAMBU_DEBUG", False)
+ALLOWED_HOSTS = [h for h in os.environ.get("KELAMBU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "kelambu.accounts",
+    "kelambu.audit",
+    "kelambu.regions",
+    "kelambu.registry",
+    "kelambu.synth",
+    "kelambu.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "kelambu.urls"
+WSGI_APPLICATION = "kelambu.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_db_url = os.environ.get("KELAMBU_DATABASE_URL") or os.environ.get("DATABASE_URL")
+if _db_url:
+    DATABASES = {"default": dj_database_url.parse(_db_url, conn_max_age=60)}
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("TEST", {})["NAME"] = os.environ.get(
+            "KELAMBU_TEST_DATABASE_NAME", "test_kelambu"
+        )
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "kelambu.sqlite3",
+            "OPTIONS": {
+                # WAL lets the web app read while an import writes; IMMEDIATE avoids
+                # "database is locked" upgrades from read to write transactions.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "locale"]
+TIME_ZONE = "Asia/Jakarta"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = DATA_DIR / "uploads"
+
+# Uploads larger than this are streamed to a temporary file rather than held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+
+# --- Registry import ---------------------------------------------------------------
+# Ages outside these bounds get the AGE_OUT_OF_RANGE warning (REFERENCE 6: a worker is
+# 15 to about 80).
+KELAMBU_AGE_MIN = envint("KELAMBU_AGE_MIN", 15)
+KELAMBU_AGE_MAX = envint("KELAMBU_AGE_MAX", 80)
+# Hostile-input limits: a list bigger than this, or one field longer, is refused whole.
+KELAMBU_IMPORT_MAX_BYTES = envint("KELAMBU_IMPORT_MAX_BYTES", 2 * 1024**3)
+KELAMBU_IMPORT_MAX_FIELD = envint("KELAMBU_IMPORT_MAX_FIELD", 4096)
+# An XLSX whose XML would unpack past this many bytes, or at a ratio above the next
+# setting, is treated as a zip bomb.
+KELAMBU_XLSX_MAX_UNPACKED = envint("KELAMBU_XLSX_MAX_UNPACKED", 4 * 1024**3)
+KELAMBU_XLSX_MAX_RATIO = envint("KELAMBU_XLSX_MAX_RATIO", 200)
+# Web uploads run in a background thread so the page can show progress; tests run
+# them inline.
+KELAMBU_IMPORT_IN_BACKGROUND = envbool("KELAMBU_IMPORT_IN_BACKGROUND", True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("KELAMBU_LOG_LEVEL", "WARNING")},
+}
