@@ -55,6 +55,9 @@ _CATALOGUE = [
               "The same NIK appears on an earlier row of this file; the first row is kept"),
     IssueType("SEX_INVALID", ERROR, "sex",
               "Jenis kelamin harus L atau P", "Sex must be L (male) or P (female)"),
+    IssueType("OUT_OF_SCOPE", ERROR, "village_code",
+              "Desa berada di luar wilayah akun Anda (atau kosong), jadi orang ini tidak dapat Anda tambahkan",
+              "The village is outside your account's area (or empty), so you cannot add this person"),
     # --- row warnings ---
     IssueType("NIK_MISSING", WARNING, "nik",
               "NIK kosong: orang ini dicatat tanpa NIK dan belum dapat didaftarkan",
@@ -103,6 +106,9 @@ _CATALOGUE = [
               "Berkas pemetaan kolom tidak valid", "The column-mapping file is not valid"),
     IssueType("ENCODING_UNKNOWN", FILE, None,
               "Pengodean teks berkas tidak dikenali", "The file's text encoding is not recognised"),
+    IssueType("CSV_MALFORMED", FILE, None,
+              "Berkas CSV rusak: jumlah sel atau tanda kutip dalam sebuah baris tidak sesuai",
+              "The CSV file is malformed: a row's cells or quotes do not line up"),
 ]
 
 ISSUES: dict[str, IssueType] = {i.code: i for i in _CATALOGUE}

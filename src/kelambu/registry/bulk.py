@@ -1,0 +1,45 @@
+"""Moving a Polars frame into a table fast, on either database.
+
+PostgreSQL gets COPY; SQLite gets one executemany inside the caller's transaction.
+Both are set-based: no per-row ORM call (DESIGN: a Python loop calling the ORM per row
+is a bug on bulk paths).
+"""
+
+import io
+
+import polars as pl
+from django.db import connection
+
+
+def _for_db(frame: pl.DataFrame) -> pl.DataFrame:
+    # Dates as ISO text: what Django stores on SQLite, what COPY parses.
+    return frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date)
+
+
+def insert_frame(table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, on_chunk=None) -> int:
+    """Inserts every row of `frame` (columns named as the table's) and returns the count."""
+    if frame.is_empty():
+        return 0
+    frame = _for_db(frame)
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(c) for c in frame.columns)
+    done = 0
+    with connection.cursor() as cursor:
+        for offset in range(0, frame.height, chunk_rows):
+            chunk = frame.slice(offset, chunk_rows)
+            if connection.vendor == "postgresql":
+                buffer = io.BytesIO()
+                chunk.write_csv(buffer, include_header=False, null_value="", quote_style="non_numeric")
+                with cursor.cursor.copy(
+                    f"COPY {qn(table)} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '')"
+                ) as copy:
+                    copy.write(buffer.getvalue())
+            else:
+                placeholders = ", ".join(["%s"] * len(frame.columns))
+                cursor.executemany(
+                    f"INSERT INTO {qn(table)} ({columns}) VALUES ({placeholders})", chunk.iter_rows()
+                )
+            done += chunk.height
+            if on_chunk:
+                on_chunk(done, frame.height)
+    return done

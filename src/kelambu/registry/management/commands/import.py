@@ -1,0 +1,106 @@
+"""kelambu import PATH --source {p3ke,dtsen,village,sponsor,other} [...]"""
+
+import getpass
+import json
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.core.management.base import BaseCommand, CommandError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kelambu.lib import issues as catalogue
+from kelambu.lib.export import to_csv_bytes, to_xlsx_bytes
+from kelambu.registry.exports import rejected_rows
+from kelambu.registry.models import BatchStatus, DecileScale, Source
+from kelambu.registry.reader import ImportRefused, load_mapping
+from kelambu.registry.services import ImportOptions, import_list
+
+
+class Command(BaseCommand):
+    help = "Import a beneficiary list (CSV or XLSX) into the registry."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--source", required=True, choices=Source.values)
+        parser.add_argument("--sheet", help="XLSX sheet name (default: the first sheet)")
+        parser.add_argument("--mapping", type=Path, help="JSON or CSV file mapping fields to this file's headers")
+        parser.add_argument("--dry-run", action="store_true", help="validate and report without writing people")
+        parser.add_argument("--report", type=Path, help="write the report as JSON here")
+        parser.add_argument("--rejected", type=Path, help="write the rejected rows here (.csv or .xlsx)")
+        parser.add_argument("--sponsor", default="", help="the sponsor's name, for --source sponsor")
+        parser.add_argument("--decile-scale", choices=DecileScale.values, help="override the source's decile scale")
+        parser.add_argument("--user", help="import as this Kelambu user (scope and audit); default: the system")
+
+    def handle(self, *args, **opts):
+        console = Console(stderr=False)
+        path: Path = opts["path"]
+        if not path.is_file():
+            raise CommandError(f"File not found / berkas tidak ada: {path}")
+        actor = self._actor(opts["user"])
+        try:
+            mapping = load_mapping(opts["mapping"]) if opts["mapping"] else None
+        except ImportRefused as refusal:
+            raise CommandError(f"{refusal.code}: {refusal.message_id}\n{refusal.message_en}") from None
+        options = ImportOptions(
+            source=opts["source"], sheet=opts["sheet"], mapping=mapping, dry_run=opts["dry_run"],
+            sponsor_name=opts["sponsor"], decile_scale=opts["decile_scale"], file_name=path.name,
+        )
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True, disable=not console.is_terminal) as bar:
+            task = bar.add_task("reading", total=None)
+
+            def progress(stage, done, total):
+                bar.update(task, description=stage, completed=done, total=total or None)
+
+            try:
+                batch, ran = import_list(path, options, actor, progress)
+            except (PermissionDenied, ValueError) as exc:
+                raise CommandError(str(exc)) from None
+        report = batch.report
+        if not ran:
+            console.print(f"Berkas ini sudah diimpor sebagai batch #{batch.pk}; tidak ada yang berubah. / "
+                          f"This file was already imported as batch #{batch.pk}; nothing changed.")
+            report = {**report, "status": "already_imported"}
+        if opts["report"]:
+            opts["report"].write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
+        if batch.status == BatchStatus.REFUSED:
+            refusal = report["refusal"]
+            raise CommandError(f"{refusal['code']}: {refusal['message_id']}\n{refusal['message_en']}")
+        if ran:
+            self._print(console, report)
+        if opts["rejected"]:
+            frame = rejected_rows(batch)
+            data = to_xlsx_bytes(frame, "Ditolak") if opts["rejected"].suffix.lower() == ".xlsx" else to_csv_bytes(frame)
+            opts["rejected"].write_bytes(data)
+            console.print(f"{frame.height} baris ditolak / rejected rows -> {opts['rejected']}")
+
+    def _actor(self, username):
+        if not username:
+            return f"cli:{getpass.getuser()}"
+        try:
+            return get_user_model().objects.get(username=username)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No such user / pengguna tidak ada: {username}") from None
+
+    def _print(self, console, report):
+        table = Table(title=f"Batch #{report['batch']} {report['file']}" + (" (dry run)" if report["dry_run"] else ""))
+        table.add_column("")
+        table.add_column("", justify="right")
+        for key, label in [("rows", "Baris / rows"), ("accepted", "Diterima / accepted"),
+                           ("rejected", "Ditolak / rejected"), ("warnings", "Dengan peringatan / with warnings"),
+                           ("people_new", "Orang baru / new people"), ("people_updated", "Diperbarui / updated")]:
+            table.add_row(label, f"{report.get(key, 0):,}")
+        console.print(table)
+        if report["issues"]:
+            issues = Table(title="Masalah per kode / issues per code")
+            for col in ("code", "severity", "rows", "message"):
+                issues.add_column(col, justify="right" if col == "rows" else "left")
+            for code, count in sorted(report["issues"].items(), key=lambda kv: -kv[1]):
+                issue = catalogue.ISSUES[code]
+                issues.add_row(code, issue.severity, f"{count:,}", issue.message_en)
+            console.print(issues)
+        if report.get("rows_per_second"):
+            console.print(f"{report['seconds']} s, {report['rows_per_second']:,} rows/s")

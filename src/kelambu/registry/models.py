@@ -1,0 +1,198 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from kelambu.lib import vocab
+
+
+class Source(models.TextChoices):
+    P3KE = "p3ke", "P3KE"
+    DTSEN = "dtsen", "DTSEN"
+    VILLAGE = "village", _("Village roster")
+    SPONSOR = "sponsor", _("Sponsor list")
+    OTHER = "other", _("Other list")
+
+
+class DecileScale(models.TextChoices):
+    P3KE = "p3ke", _("P3KE (1-4)")
+    DTSEN = "dtsen", _("DTSEN (1-10)")
+
+
+# The welfare scale a list's deciles are on, unless the operator says otherwise: P3KE ranks
+# 1-4 (REFERENCE 7); DTSEN, the single register every other list now derives from, 1-10.
+DEFAULT_SCALE = {Source.P3KE: DecileScale.P3KE}
+
+
+class BatchStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    REFUSED = "refused", _("Refused")
+    FAILED = "failed", _("Failed")
+
+
+class ImportBatch(models.Model):
+    """One file imported from one source: its rows are its SourceRecords."""
+
+    source = models.CharField(_("source"), max_length=16, choices=Source.choices)
+    sponsor_name = models.CharField(_("sponsor"), max_length=200, blank=True)
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_sha256 = models.CharField(_("file SHA-256"), max_length=64, db_index=True)
+    file_size = models.BigIntegerField(_("file size"), default=0)
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    decile_scale = models.CharField(_("decile scale"), max_length=8, choices=DecileScale.choices)
+    dry_run = models.BooleanField(_("dry run"), default=False)
+    status = models.CharField(_("status"), max_length=10, choices=BatchStatus.choices, default=BatchStatus.PENDING)
+    rows = models.PositiveIntegerField(_("rows"), default=0)
+    accepted = models.PositiveIntegerField(_("accepted"), default=0)
+    rejected = models.PositiveIntegerField(_("rejected"), default=0)
+    warnings = models.PositiveIntegerField(_("rows with warnings"), default=0)
+    people_new = models.PositiveIntegerField(_("new people"), default=0)
+    people_updated = models.PositiveIntegerField(_("updated people"), default=0)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    error_code = models.CharField(_("error code"), max_length=32, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("imported by"), null=True, blank=True,
+        on_delete=models.PROTECT, related_name="import_batches",
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import batch")
+        verbose_name_plural = _("import batches")
+        ordering = ["-id"]
+        constraints = [
+            # The same file imported twice changes nothing: one completed real import per file.
+            models.UniqueConstraint(
+                fields=["file_sha256"], condition=Q(status="done", dry_run=False),
+                name="registry_one_import_per_file",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.file_name} ({self.get_source_display()})"
+
+
+class SourceRecord(models.Model):
+    """One row of one imported list, as staged: its normalized values, its issues and,
+    once promoted, the person it is. Kept for ever: it is the provenance of every value
+    and the history of what each list said."""
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records")
+    row = models.PositiveIntegerField(_("row"))
+    record_id = models.CharField(_("record id"), max_length=100, null=True, blank=True, db_index=True)
+    status = models.CharField(_("status"), max_length=8)  # accepted / rejected
+    issues = models.CharField(_("issues"), max_length=300, null=True, blank=True)
+    # The cells as the file had them, for rows with an issue (export of rejected rows).
+    raw = models.TextField(_("original cells"), null=True, blank=True)
+    person = models.ForeignKey("Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="records")
+    nik = models.CharField("NIK", max_length=16, null=True, blank=True)
+    kk = models.CharField("KK", max_length=16, null=True, blank=True)
+    name = models.CharField(_("name"), max_length=255, null=True, blank=True)
+    name_norm = models.CharField(_("normalized name"), max_length=255, null=True, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, null=True, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    address = models.TextField(_("address"), null=True, blank=True)
+    village = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False,
+    )
+    decile = models.SmallIntegerField(_("decile"), null=True, blank=True)
+    occupation = models.CharField(_("occupation"), max_length=32, null=True, blank=True)
+    category = models.CharField(_("category"), max_length=32, null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("source record")
+        verbose_name_plural = _("source records")
+        ordering = ["batch_id", "row"]
+        indexes = [models.Index(fields=["batch", "status", "row"], name="registry_sr_batch_status_row")]
+
+
+class Household(models.Model):
+    """A family by its KK number. The number changes when a family moves or splits
+    (REFERENCE 6), so a new KK is a new household; the old one stays for history."""
+
+    kk = models.CharField("KK", max_length=16, unique=True)
+    village = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False,
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+
+    def __str__(self) -> str:
+        return self.kk
+
+
+def prefix_range(field: str, code: str) -> Q:
+    """Rows whose region code starts with `code` as a range, so an index serves it on both
+    databases (a dotted code's children sort between 'code.' and 'code/')."""
+    return Q(**{f"{field}__gte": code + ".", f"{field}__lt": code + "/"}) | Q(**{field: code})
+
+
+class PersonQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PersonQuerySet":
+        """The one scoped read of people: the web, exports and CLI all go through it."""
+        from kelambu.accounts.access import person_scope
+
+        scope = person_scope(user)
+        return self.none() if scope is None else self.filter(scope)
+
+
+class Person(models.Model):
+    """One person in the registry, whatever lists they came from (one NIK, one person).
+    Current values come from the newest list that gave them; every list's own values stay
+    in SourceRecord."""
+
+    nik = models.CharField("NIK", max_length=16, unique=True, null=True, blank=True)
+    kk = models.CharField("KK", max_length=16, null=True, blank=True, db_index=True)
+    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    name = models.CharField(_("name"), max_length=255)
+    name_norm = models.CharField(_("normalized name"), max_length=255, db_index=True)
+    sex = models.CharField(_("sex"), max_length=1, null=True, blank=True, choices=[("L", _("Male")), ("P", _("Female"))])
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    address = models.TextField(_("address"), null=True, blank=True)
+    village = models.ForeignKey(
+        "regions.Region", verbose_name=_("village"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+", db_constraint=False,
+    )
+    phone = models.CharField(_("phone"), max_length=16, null=True, blank=True)
+    occupation = models.CharField(
+        _("occupation"), max_length=32, null=True, blank=True,
+        choices=[(k, v[0]) for k, v in vocab.OCCUPATIONS.items()],
+    )
+    category = models.CharField(
+        _("worker category"), max_length=32, null=True, blank=True, db_index=True,
+        choices=[(k, v[0]) for k, v in vocab.CATEGORIES.items()],
+    )
+    decile = models.SmallIntegerField(_("decile"), null=True, blank=True)
+    decile_scale = models.CharField(_("decile scale"), max_length=8, null=True, blank=True, choices=DecileScale.choices)
+    # The staged row this person was created from (links new people back in one statement).
+    origin_record = models.OneToOneField(
+        SourceRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+    )
+    last_batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created"))
+    updated_at = models.DateTimeField(_("updated"))
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
+        ordering = ["name_norm", "id"]
+        indexes = [models.Index(fields=["village", "category"], name="registry_person_village_cat")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def category_label(self) -> str:
+        return vocab.category_label(self.category)
+
+    def occupation_label(self) -> str:
+        return vocab.occupation_label(self.occupation)

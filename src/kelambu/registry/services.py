@@ -1,0 +1,426 @@
+"""Importing a beneficiary list: every write to the registry goes through here.
+
+read (reader.py) -> validate (validate.py, Polars) -> stage (SourceRecord, bulk) ->
+promote (set-based SQL into Person and Household), stage and promote in one transaction,
+so a failure anywhere leaves no partial batch, only the batch's error report.
+"""
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import connection, transaction
+from django.utils import timezone
+
+from kelambu.accounts import access
+from kelambu.audit.services import record as audit
+from kelambu.lib import issues as catalogue
+from kelambu.lib.columns import FIELDS
+from kelambu.regions.services import region_index
+
+from .bulk import insert_frame
+from .models import DEFAULT_SCALE, BatchStatus, DecileScale, ImportBatch, Source
+from .reader import ImportRefused, ReaderLimits, read_list
+from .validate import ValidationContext, validate
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+
+# Informal-worker lists name no category; village rosters and other lists must say.
+DEFAULT_CATEGORY = {Source.P3KE: "informal", Source.DTSEN: "informal", Source.SPONSOR: "informal"}
+EXAMPLES_IN_REPORT = 200
+
+STAGED_COLUMNS = [
+    "batch_id", "row", "record_id", "status", "issues", "raw", "nik", "kk", "name", "name_norm", "sex",
+    "birth_date", "address", "village_id", "decile", "occupation", "category", "phone",
+]
+PERSON_VALUES = ["kk", "name", "name_norm", "sex", "birth_date", "address", "village_id", "phone", "occupation", "category"]
+
+
+@dataclass
+class ImportOptions:
+    source: str
+    sheet: str | None = None
+    mapping: dict[str, str] | None = None
+    dry_run: bool = False
+    sponsor_name: str = ""
+    decile_scale: str | None = None
+    file_name: str | None = None  # the name the user gave the file (uploads live under temp names)
+    extra: dict = field(default_factory=dict)
+
+    def scale(self) -> str:
+        return self.decile_scale or DEFAULT_SCALE.get(self.source, DecileScale.DTSEN)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_can_import(actor, options: ImportOptions) -> None:
+    """`actor` is a user, or a string naming a system job (the CLI run by a server admin)."""
+    if isinstance(actor, str):
+        if options.source == Source.SPONSOR and not options.sponsor_name:
+            raise ValueError("a sponsor list needs the sponsor's name (--sponsor)")
+        return
+    if not access.can_write(actor):
+        raise PermissionDenied("This account may not import lists.")
+    if options.source not in Source.values:
+        raise ValueError(f"unknown source {options.source!r}; use one of {', '.join(Source.values)}")
+    if access.role_of(actor) == "csr_officer":
+        # A company imports only its own lists, so its officers see only its people.
+        if options.source != Source.SPONSOR:
+            raise PermissionDenied("A CSR officer imports sponsor lists only.")
+        options.sponsor_name = actor.sponsor_name
+    if options.source == Source.SPONSOR and not options.sponsor_name:
+        raise ValueError("a sponsor list needs the sponsor's name (--sponsor)")
+
+
+def start_import(path: Path, options: ImportOptions, actor) -> tuple[ImportBatch, bool]:
+    """Creates the batch for `path`, or returns the completed batch of the same file
+    (created=False): importing the same file again changes nothing."""
+    check_can_import(actor, options)
+    path = Path(path)
+    sha = file_sha256(path)
+    if not options.dry_run:
+        previous = ImportBatch.objects.filter(file_sha256=sha, status=BatchStatus.DONE, dry_run=False).first()
+        if previous:
+            return previous, False
+    batch = ImportBatch.objects.create(
+        source=options.source, sponsor_name=options.sponsor_name, file_name=(options.file_name or path.name)[:255],
+        file_sha256=sha, file_size=path.stat().st_size, sheet=options.sheet or "", decile_scale=options.scale(),
+        dry_run=options.dry_run, status=BatchStatus.PENDING, created_by=actor if getattr(actor, "pk", None) else None,
+    )
+    return batch, True
+
+
+def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, progress: Progress | None = None) -> ImportBatch:
+    """Reads, validates, stages and (unless a dry run) promotes one list."""
+    progress = progress or (lambda stage, done, total: None)
+    started = time.monotonic()
+    ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    try:
+        progress("reading", 0, 1)
+        limits = ReaderLimits(
+            max_bytes=settings.KELAMBU_IMPORT_MAX_BYTES, max_field=settings.KELAMBU_IMPORT_MAX_FIELD,
+            xlsx_max_unpacked=settings.KELAMBU_XLSX_MAX_UNPACKED, xlsx_max_ratio=settings.KELAMBU_XLSX_MAX_RATIO,
+        )
+        read = read_list(Path(path), sheet=options.sheet, mapping=options.mapping, limits=limits,
+                         claimed_name=options.file_name or batch.file_name)
+    except ImportRefused as refusal:
+        return _refuse(batch, refusal, actor)
+
+    progress("validating", 0, read.frame.height)
+    checked = validate(read.frame, _context(options))
+    checked = _restrict_to_scope(checked, actor)
+    counts = _count(checked)
+    staged = _staging_frame(batch, read.frame, checked)
+
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                # One promotion at a time: the upserts are safe together, the linking steps
+                # are simpler to reason about serialized.
+                with connection.cursor() as c:
+                    c.execute("SELECT pg_advisory_xact_lock(7406201)")
+            insert_frame("registry_sourcerecord", staged, on_chunk=lambda d, t: progress("staging", d, t))
+            new = updated = 0
+            if not batch.dry_run:
+                progress("promoting", 0, counts["accepted"])
+                new, updated = _promote(batch)
+            elapsed = time.monotonic() - started
+            batch.status = BatchStatus.DONE
+            batch.rows, batch.accepted, batch.rejected, batch.warnings = (
+                counts["rows"], counts["accepted"], counts["rejected"], counts["warnings"])
+            batch.people_new, batch.people_updated = new, updated
+            batch.finished_at = timezone.now()
+            batch.report = _report(batch, read, checked, counts, elapsed)
+            batch.save()
+            audit(actor, "import.dry_run" if batch.dry_run else "import.done", batch,
+                  summary=f"{batch.file_name}: {counts['accepted']} accepted, {counts['rejected']} rejected"
+                          + ("" if batch.dry_run else f", {new} new people, {updated} updated"),
+                  data={k: batch.report[k] for k in ("rows", "accepted", "rejected", "warnings", "issues")})
+    except Exception as exc:  # the transaction rolled back: record why, then let it surface
+        log.exception("import of batch %s failed", batch.pk)
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, error_code="INTERNAL", finished_at=timezone.now(),
+            error_message=f"{type(exc).__name__}: {exc}"[:2000],
+        )
+        audit(actor, "import.failed", batch, summary=f"{batch.file_name}: {type(exc).__name__}")
+        raise
+    progress("done", 1, 1)
+    return batch
+
+
+def import_list(path: Path, options: ImportOptions, actor, progress: Progress | None = None) -> tuple[ImportBatch, bool]:
+    """The whole import, for the CLI and tests: (batch, ran); ran is False when the same
+    file had already been imported."""
+    batch, created = start_import(path, options, actor)
+    if not created:
+        return batch, False
+    return run_import(batch, path, options, actor, progress), True
+
+
+# --- steps -------------------------------------------------------------------------------
+
+def _refuse(batch: ImportBatch, refusal: ImportRefused, actor) -> ImportBatch:
+    batch.status = BatchStatus.REFUSED
+    batch.error_code = refusal.code
+    batch.error_message = f"{refusal.message_id}\n{refusal.message_en}"
+    batch.finished_at = timezone.now()
+    batch.report = {
+        "batch": batch.pk, "file": batch.file_name, "source": batch.source, "status": "refused",
+        "rows": 0, "accepted": 0, "rejected": 0, "warnings": 0, "issues": {refusal.code: 1},
+        "refusal": {"code": refusal.code, "message_id": refusal.message_id, "message_en": refusal.message_en},
+    }
+    batch.save()
+    audit(actor, "import.refused", batch, summary=f"{batch.file_name}: {refusal.code}")
+    return batch
+
+
+def _context(options: ImportOptions) -> ValidationContext:
+    index = region_index()
+    return ValidationContext(
+        today=timezone.localdate(), decile_scale=options.scale(), region_codes=index.region_codes,
+        village_codes=index.village_codes, regency_parents=index.regency_parents,
+        age_min=settings.KELAMBU_AGE_MIN, age_max=settings.KELAMBU_AGE_MAX,
+        default_category=DEFAULT_CATEGORY.get(options.source),
+    )
+
+
+def _restrict_to_scope(checked: pl.DataFrame, actor) -> pl.DataFrame:
+    """A region-scoped operator may only add people living in their region."""
+    prefix = access.region_prefix(actor)
+    if not prefix:
+        return checked
+    outside = pl.col("village_code").is_null() | ~(
+        (pl.col("village_code") == prefix) | pl.col("village_code").str.starts_with(prefix + ".")
+    )
+    return checked.with_columns(
+        issues=pl.when(outside).then(pl.concat_str(pl.col("issues"), pl.lit("OUT_OF_SCOPE"), separator=" ", ignore_nulls=True))
+        .otherwise(pl.col("issues")),
+        status=pl.when(outside).then(pl.lit("rejected")).otherwise(pl.col("status")),
+    )
+
+
+def _count(checked: pl.DataFrame) -> dict:
+    codes = checked.select(pl.col("issues").str.split(" ")).explode("issues").drop_nulls()
+    per_code = dict(codes.group_by("issues").len().sort("issues").iter_rows())
+    has_warning = pl.col("issues").fill_null("").str.contains(
+        r"\b(" + "|".join(sorted(catalogue.WARNING_CODES)) + r")\b"
+    )
+    stats = checked.select(
+        rows=pl.len(),
+        accepted=(pl.col("status") == "accepted").sum(),
+        rejected=(pl.col("status") == "rejected").sum(),
+        warnings=has_warning.sum(),
+    ).row(0, named=True)
+    return {**{k: int(v) for k, v in stats.items()}, "issues": {k: int(v) for k, v in per_code.items()}}
+
+
+def _staging_frame(batch: ImportBatch, original: pl.DataFrame, checked: pl.DataFrame) -> pl.DataFrame:
+    cells = [c for c in FIELDS if c in original.columns]
+    # The original cells are kept for rows with an issue: they are what the rejected-rows
+    # file gives back to the operator to correct.
+    raw = pl.when(checked["issues"].is_not_null()).then(
+        original.select(pl.struct(cells).struct.json_encode()).to_series()
+    )
+    return checked.select(
+        pl.lit(batch.pk, dtype=pl.Int64).alias("batch_id"),
+        pl.col("_row").alias("row"),
+        "record_id", "status", "issues",
+        raw.alias("raw"),
+        "nik", "kk", "name", "name_norm", "sex", "birth_date", "address",
+        pl.col("village_code").alias("village_id"),
+        "decile", "occupation", "category", "phone",
+    ).select(STAGED_COLUMNS)
+
+
+def _promote(batch: ImportBatch) -> tuple[int, int]:
+    """Accepted rows of `batch` into Person and Household, set-based; returns (new, updated)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    b = batch.pk
+    scale = batch.decile_scale
+    cols = ", ".join(PERSON_VALUES)
+    keep_or_new = ", ".join(f"{c} = COALESCE(excluded.{c}, registry_person.{c})" for c in PERSON_VALUES if c not in ("name", "name_norm"))
+    decile_update = (
+        "decile = CASE WHEN excluded.decile IS NOT NULL THEN excluded.decile ELSE registry_person.decile END, "
+        "decile_scale = CASE WHEN excluded.decile IS NOT NULL THEN excluded.decile_scale ELSE registry_person.decile_scale END"
+    )
+    accepted = "batch_id = %s AND status = 'accepted'"
+    with connection.cursor() as c:
+        # 1. People with a NIK: one NIK, one person; the newest list's values win where it has them.
+        c.execute(
+            f"INSERT INTO registry_person (nik, {cols}, decile, decile_scale, origin_record_id, last_batch_id, created_at, updated_at) "
+            f"SELECT nik, {cols}, decile, CASE WHEN decile IS NULL THEN NULL ELSE %s END, id, batch_id, %s, %s "
+            f"FROM registry_sourcerecord WHERE {accepted} AND nik IS NOT NULL "
+            f"ON CONFLICT (nik) DO UPDATE SET name = excluded.name, name_norm = excluded.name_norm, {keep_or_new}, "
+            f"{decile_update}, last_batch_id = excluded.last_batch_id, updated_at = excluded.updated_at",
+            [scale, now, now, b],
+        )
+        c.execute(
+            "UPDATE registry_sourcerecord SET person_id = p.id FROM registry_person p "
+            f"WHERE p.nik = registry_sourcerecord.nik AND registry_sourcerecord.{accepted} AND registry_sourcerecord.nik IS NOT NULL",
+            [b],
+        )
+        # 2. People without a NIK: the same source's earlier row with the same record id is
+        #    the same person; otherwise a new person (deduplication may merge them later).
+        c.execute(
+            "UPDATE registry_sourcerecord SET person_id = ("
+            " SELECT prev.person_id FROM registry_sourcerecord prev JOIN registry_importbatch pb ON pb.id = prev.batch_id"
+            " WHERE prev.record_id = registry_sourcerecord.record_id AND pb.source = %s AND pb.dry_run = %s"
+            " AND prev.batch_id <> registry_sourcerecord.batch_id AND prev.person_id IS NOT NULL"
+            " ORDER BY prev.batch_id DESC LIMIT 1)"
+            f" WHERE {accepted} AND nik IS NULL AND record_id IS NOT NULL",
+            [batch.source, False, b],
+        )
+        sets = ", ".join(f"{c_} = COALESCE(sr.{c_}, registry_person.{c_})" for c_ in PERSON_VALUES)
+        c.execute(
+            f"UPDATE registry_person SET {sets}, "
+            "decile = COALESCE(sr.decile, registry_person.decile), "
+            "decile_scale = CASE WHEN sr.decile IS NULL THEN registry_person.decile_scale ELSE %s END, "
+            "last_batch_id = sr.batch_id, updated_at = %s "
+            "FROM registry_sourcerecord sr WHERE sr.person_id = registry_person.id "
+            "AND sr.batch_id = %s AND sr.status = 'accepted' AND sr.nik IS NULL",
+            [scale, now, b],
+        )
+        c.execute(
+            f"INSERT INTO registry_person ({cols}, decile, decile_scale, origin_record_id, last_batch_id, created_at, updated_at) "
+            f"SELECT {cols}, decile, CASE WHEN decile IS NULL THEN NULL ELSE %s END, id, batch_id, %s, %s "
+            f"FROM registry_sourcerecord WHERE {accepted} AND nik IS NULL AND person_id IS NULL",
+            [scale, now, now, b],
+        )
+        c.execute(
+            "UPDATE registry_sourcerecord SET person_id = p.id FROM registry_person p "
+            f"WHERE p.origin_record_id = registry_sourcerecord.id AND registry_sourcerecord.{accepted} "
+            "AND registry_sourcerecord.person_id IS NULL",
+            [b],
+        )
+        # 3. Households by KK.
+        c.execute(
+            "INSERT INTO registry_household (kk, village_id, created_at) "
+            f"SELECT kk, MIN(village_id), %s FROM registry_sourcerecord WHERE {accepted} AND kk IS NOT NULL "
+            "GROUP BY kk ON CONFLICT (kk) DO NOTHING",
+            [now, b],
+        )
+        c.execute(
+            "UPDATE registry_person SET household_id = h.id FROM registry_household h "
+            "WHERE h.kk = registry_person.kk AND registry_person.last_batch_id = %s "
+            "AND (registry_person.household_id IS NULL OR registry_person.household_id <> h.id)",
+            [b],
+        )
+        c.execute(
+            "SELECT COUNT(*) FROM registry_person p JOIN registry_sourcerecord sr ON sr.id = p.origin_record_id "
+            "WHERE sr.batch_id = %s",
+            [b],
+        )
+        new = c.fetchone()[0]
+        c.execute(f"SELECT COUNT(DISTINCT person_id) FROM registry_sourcerecord WHERE {accepted}", [b])
+        touched = c.fetchone()[0]
+    return new, touched - new
+
+
+def _report(batch: ImportBatch, read, checked: pl.DataFrame, counts: dict, elapsed: float) -> dict:
+    headers = read.headers
+    flagged = checked.filter(pl.col("issues").is_not_null()).select("_row", "issues").head(EXAMPLES_IN_REPORT)
+    examples = []
+    for row, codes in flagged.iter_rows():
+        for code in codes.split():
+            issue = catalogue.ISSUES[code]
+            header = headers.get(issue.field) if issue.field else None
+            examples.append({
+                "row": row, "code": code, "severity": issue.severity, "column": header or issue.field,
+                "message_id": catalogue.row_message(code, row, header, "id"),
+                "message_en": catalogue.row_message(code, row, header, "en"),
+            })
+            if len(examples) >= EXAMPLES_IN_REPORT:
+                break
+        if len(examples) >= EXAMPLES_IN_REPORT:
+            break
+    return {
+        "batch": batch.pk, "file": batch.file_name, "source": batch.source, "sha256": batch.file_sha256,
+        "format": read.format, "sheet": read.sheet, "encoding": read.encoding, "delimiter": read.delimiter,
+        "dry_run": batch.dry_run, "status": "done",
+        "rows": counts["rows"], "accepted": counts["accepted"], "rejected": counts["rejected"],
+        "warnings": counts["warnings"], "issues": counts["issues"],
+        "people_new": batch.people_new, "people_updated": batch.people_updated,
+        "columns": headers, "ignored_columns": read.ignored, "decile_scale": batch.decile_scale,
+        "seconds": round(elapsed, 3), "rows_per_second": int(counts["rows"] / elapsed) if elapsed > 0 else None,
+        "examples": examples,
+    }
+
+
+# --- corrections -------------------------------------------------------------------------
+
+@dataclass
+class PersonCorrection:
+    name: str
+    address: str = ""
+    village: str = ""
+    phone: str = ""
+    category: str = ""
+    occupation: str = ""
+
+
+@dataclass
+class CorrectionResult:
+    changed: dict = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def correct_person(person, correction: PersonCorrection, reason: str, actor) -> CorrectionResult:
+    """An operator's correction of one person, checked by the same rules as an import row
+    and confined to the operator's scope; audited with the values before and after."""
+    from .models import Person
+    from .validate import validate_record
+
+    if not access.can_write(actor) or not Person.objects.visible_to(actor).filter(pk=person.pk).exists():
+        raise PermissionDenied("This account may not correct this person.")
+    cells = {
+        "nik": person.nik, "name": correction.name, "address": correction.address or None,
+        "village_code": correction.village or None, "phone": correction.phone or None,
+        "category": correction.category or None, "occupation": correction.occupation or None,
+        "sex": person.sex, "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+    }
+    values, codes = validate_record(cells, _context(ImportOptions(source=Source.OTHER)))
+    field_of = {"village_code": "village"}
+    result = CorrectionResult()
+    # Only problems with what the operator typed block the correction.
+    editable = {"name", "address", "village_code", "phone", "category", "occupation"}
+    for code in codes:
+        issue = catalogue.ISSUES[code]
+        if issue.severity == catalogue.ERROR and issue.field in editable or code == "PHONE_INVALID":
+            result.errors.setdefault(field_of.get(issue.field, issue.field), []).append(code)
+    prefix = access.region_prefix(actor)
+    village = values["village_code"]
+    if prefix and not (village and (village == prefix or village.startswith(prefix + "."))):
+        result.errors.setdefault("village", []).append("OUT_OF_SCOPE")
+    if result.errors:
+        return result
+    new = {
+        "name": values["name"], "name_norm": values["name_norm"], "address": values["address"],
+        "village_id": village, "phone": values["phone"], "category": values["category"],
+        "occupation": values["occupation"],
+    }
+    result.changed = {k: [getattr(person, k), v] for k, v in new.items() if getattr(person, k) != v}
+    if not result.changed:
+        return result
+    with transaction.atomic():
+        for key, (_old, value) in result.changed.items():
+            setattr(person, key, value)
+        person.updated_at = timezone.now()
+        person.save(update_fields=[*result.changed, "updated_at"])
+        audit(actor, "person.correct", person, summary=f"{person.name}: {', '.join(result.changed)} ({reason})"[:500],
+              data={"reason": reason, "changes": {k: [str(a) if a is not None else None, str(b) if b is not None else None]
+                                                  for k, (a, b) in result.changed.items()}})
+    return result

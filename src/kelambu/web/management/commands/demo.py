@@ -1,0 +1,91 @@
+"""kelambu demo: the whole system on the embedded database, with demo lists and logins.
+
+Safe to run again: setup is idempotent, the lists are generated from fixed seeds (the same
+bytes each time) and importing the same file again changes nothing.
+"""
+
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from kelambu.accounts.models import Role
+from kelambu.audit.services import record as audit
+from kelambu.regions.models import Region
+from kelambu.registry.services import ImportOptions, import_list
+from kelambu.synth.generate import generate, write
+
+DEMO_PASSWORD = "kelambu-demo"
+
+# (file, source, regencies, people, seed, sponsor): sized to hold the seed programs
+# (REFERENCE 2): Muba's 45,000 from P3KE deciles 1-3, Muara Enim's 26,775 village workers
+# and oil-palm farmers, Musi Rawas Utara's CSR-funded workers.
+DEMO_LISTS = [
+    ("p3ke-musi-banyuasin.csv", "p3ke", ("16.06",), 100_000, 1606, ""),
+    ("desa-muara-enim.csv", "village", ("16.03",), 27_000, 1603, ""),
+    ("p3ke-muara-enim.csv", "p3ke", ("16.03",), 30_000, 16031, ""),
+    ("dtsen-musi-rawas-utara.csv", "dtsen", ("16.13",), 35_000, 1613, ""),
+    ("csr-pt-mms-musi-rawas-utara.xlsx", "sponsor", ("16.13",), 3_000, 16131, "PT MMS"),
+]
+
+
+class Command(BaseCommand):
+    help = "Set up the demo: database, regions, demo users and lists, then serve the web app."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--no-serve", action="store_true", help="prepare everything but do not start the server")
+        parser.add_argument("--scale", type=float, default=1.0, help="multiply the demo list sizes (tests use a small one)")
+        parser.add_argument("--addr", default="127.0.0.1:8000")
+
+    def handle(self, *args, **opts):
+        call_command("setup", stdout=self.stdout)
+        users = self._users()
+        folder = Path(settings.DATA_DIR) / "demo"
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, source, regencies, people, seed, sponsor in DEMO_LISTS:
+            path = folder / name
+            count = max(50, int(people * opts["scale"]))
+            if not path.exists() or path.with_suffix(".size").read_text() != str(count):
+                result = generate(count, seed, regencies=regencies, source=source, duplicates=0.02, errors=0.01)
+                write(result, path, folder / (path.stem + ".truth.csv"))
+                path.with_suffix(".size").write_text(str(count))
+            batch, ran = import_list(path, ImportOptions(source=source, sponsor_name=sponsor, file_name=name), "demo")
+            state = "imported" if ran else "already imported"
+            self.stdout.write(f"{name}: {state} as batch #{batch.pk} ({batch.accepted:,} accepted, {batch.rejected:,} rejected)")
+        self.stdout.write("")
+        self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+        for username, role, scope in users:
+            self.stdout.write(f"  {username:<18} {role:<28} {scope}")
+        if not opts["no_serve"]:
+            self.stdout.write(f"\nKelambu: http://{opts['addr']}/")
+            call_command("runserver", opts["addr"], use_reloader=False, insecure=True)
+
+    @transaction.atomic
+    def _users(self):
+        User = get_user_model()
+        village = Region.objects.filter(code__startswith="16.06.01.", level=4).order_by("code").first()
+        specs = [
+            ("admin", Role.ADMIN, None, "", "Kelambu"),
+            ("dinsos.muba", Role.REGENCY_OPERATOR, "16.06", "", "Dinsos Musi Banyuasin"),
+            ("dpmd.muaraenim", Role.REGENCY_OPERATOR, "16.03", "", "DPMD Muara Enim"),
+            ("desa.sekayu", Role.VILLAGE_OPERATOR, village.code if village else None, "", "Pemerintah desa"),
+            ("csr.mms", Role.CSR_OFFICER, None, "PT MMS", "PT MMS"),
+            ("bpjs.sumsel", Role.BPJS_OFFICER, "16", "", "BPJS Ketenagakerjaan Kanwil Sumbagsel"),
+            ("publik", Role.PUBLIC, None, "", ""),
+        ]
+        listed = []
+        for username, role, region, sponsor, office in specs:
+            user, created = User.objects.get_or_create(username=username, defaults={
+                "role": role, "region_id": region, "sponsor_name": sponsor, "office": office,
+                "is_staff": role == Role.ADMIN, "is_superuser": role == Role.ADMIN,
+            })
+            if created:
+                user.set_password(DEMO_PASSWORD)
+                user.save()
+                audit("demo", "user.create", user, summary=f"demo user {username} ({role})")
+            scope = region or sponsor or ("all" if role == Role.ADMIN else "aggregates only")
+            listed.append((username, Role(role).label, scope))
+        return listed
