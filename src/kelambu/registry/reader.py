@@ -1,0 +1,1038 @@
+"""Reading an uploaded beneficiary list (CSV, XLSX or XLS) into a frame of text.
+
+`read_list` turns a file into a Polars DataFrame with one text column per canonical field
+(lib/columns.py) plus `_row`, the row number a person sees in a spreadsheet, or refuses the
+whole file with an `ImportRefused` carrying a FILE code from lib/issues.py and a detail, in
+Bahasa Indonesia and English, that says what to fix. Values are never interpreted here:
+"0012..." keeps its zeros and "=cmd()" stays text; validation is validate.py's job.
+
+No Django: this module is used and tested without a database.
+
+Speed: CSV is validated/transcoded in bulk and parsed by Polars, only the kept columns are
+materialised, and stripping/null-ing are Polars expressions. XLSX/XLS go through
+python-calamine's `to_python`, the only reader that still says which cells were numbers (a
+16-digit NIK typed into a number cell has already lost its last digit).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from decimal import Decimal
+from operator import itemgetter
+from pathlib import Path
+
+import polars as pl
+import python_calamine
+
+from kelambu.lib.columns import ALIASES, FIELDS, REQUIRED, field_for_header, header_key
+from kelambu.lib.issues import FILE, ISSUES
+
+# --- refusals ------------------------------------------------------------------------------
+
+
+class ImportRefused(Exception):
+    """The whole file is refused. `code` is a FILE code of lib/issues.py."""
+
+    def __init__(self, code: str, detail_id: str = "", detail_en: str = ""):
+        issue = ISSUES[code]
+        if issue.severity != FILE:
+            raise ValueError(f"{code} is not a file-level issue code")
+        super().__init__(code, detail_id, detail_en)
+        self.code = code
+        self.detail_id = detail_id
+        self.detail_en = detail_en
+        self.message_id = f"{issue.message_id}: {detail_id}" if detail_id else issue.message_id
+        self.message_en = f"{issue.message_en}: {detail_en}" if detail_en else issue.message_en
+
+    def __str__(self) -> str:
+        return self.message_en
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    max_bytes: int = 2 * 1024**3
+    max_field: int = 4096  # characters in one cell
+    xlsx_max_unpacked: int = 4 * 1024**3
+    xlsx_max_ratio: int = 200  # uncompressed/compressed of any zip entry above ~1 MB
+
+
+@dataclass
+class ReadResult:
+    frame: pl.DataFrame  # canonical text columns in FIELDS order, `_row`, `_nik_numeric`, `_kk_numeric`
+    headers: dict[str, str]  # canonical field -> the file's own header text
+    ignored: list[str]  # headers of columns not used
+    format: str  # "csv" | "xlsx" | "xls"
+    encoding: str | None = None  # csv only
+    delimiter: str | None = None  # csv only
+    sheet: str | None = None  # xlsx/xls only: the sheet read
+
+
+# --- constants -----------------------------------------------------------------------------
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_ZIP_ENTRY_RATIO_FLOOR = 1 << 20  # the ratio check applies to zip entries bigger than this
+_MAX_ZIP_ENTRIES = 10_000
+_MAX_COLUMNS = 16_384  # Excel's own limit
+_HEADER_MAX_BYTES = 1 << 20  # the header record of a CSV must end within this
+_TITLE_ROWS = 10  # XLSX: rows above the header (a title, a blank line) looked through
+_SNIFF_BYTES = 1 << 16
+_MAPPING_MAX_BYTES = 1 << 20
+_SHOWN_HEADERS = 40
+_MAX_EXTRA_CELLS = 10_000  # a line with more cells than headers + this is refused before parsing
+
+# Control bytes that never appear in a text list (tab, LF, CR and form feed do).
+_CONTROL = bytes([*range(0, 9), 0x0B, *range(0x0E, 0x20), 0x7F])
+_CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+# Candidates offered to charset-normalizer when a file is neither UTF-8 nor cp1252.
+_FALLBACK_ENCODINGS = ("cp1250", "cp1254", "cp1257", "cp850", "cp437", "mac_roman")
+_SEP_LINE = re.compile(r'"?sep=(.)"?')
+
+_MAGIC = (
+    (b"PK\x03\x04", "zip"), (b"PK\x05\x06", "zip"), (b"PK\x07\x08", "zip"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole2"),
+    (b"%PDF", "pdf"), (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"), (b"GIF89a", "gif"), (b"\x1f\x8b", "gzip"), (b"Rar!\x1a\x07", "rar"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"), (b"{\\rtf", "rtf"), (b"BM", None),  # BM: too short to trust
+)
+
+# What the content was found to be, for messages: (Indonesian, English).
+_KIND_LABEL = {
+    "xlsx": ("buku kerja Excel (XLSX)", "an Excel workbook (XLSX)"),
+    "xls": ("buku kerja Excel 97-2003 (XLS)", "an Excel 97-2003 workbook (XLS)"),
+    "ole2": ("berkas Microsoft Office format lama (misalnya XLS atau DOC)",
+             "an old-format Microsoft Office file (e.g. XLS or DOC)"),
+    "docx": ("dokumen Word (DOCX)", "a Word document (DOCX)"),
+    "pptx": ("presentasi PowerPoint (PPTX)", "a PowerPoint presentation (PPTX)"),
+    "ods": ("lembar kerja OpenDocument (ODS)", "an OpenDocument spreadsheet (ODS)"),
+    "zip": ("arsip ZIP", "a ZIP archive"),
+    "pdf": ("dokumen PDF", "a PDF document"),
+    "png": ("gambar PNG", "a PNG image"),
+    "jpeg": ("gambar JPEG", "a JPEG image"),
+    "gif": ("gambar GIF", "a GIF image"),
+    "gzip": ("arsip GZIP", "a GZIP archive"),
+    "rar": ("arsip RAR", "a RAR archive"),
+    "7z": ("arsip 7-Zip", "a 7-Zip archive"),
+    "rtf": ("dokumen RTF", "an RTF document"),
+    "html": ("halaman web (HTML)", "a web page (HTML)"),
+    "xml_spreadsheet": ("lembar kerja XML Excel 2003", "an Excel 2003 XML spreadsheet"),
+    "xml": ("dokumen XML", "an XML document"),
+    "binary": ("data biner yang tidak dikenali", "unrecognised binary data"),
+    "text": ("teks biasa (seperti CSV)", "plain text (like a CSV)"),
+}
+_BINARY_KINDS = frozenset(_KIND_LABEL) - {"text"}
+
+_EXTENSIONS = {".csv": "csv", ".txt": "csv", ".tsv": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def read_list(path: Path, *, sheet: str | None = None, mapping: dict[str, str] | None = None,
+              limits: ReaderLimits = ReaderLimits(), claimed_name: str | None = None) -> ReadResult:
+    """Reads a beneficiary list, or raises ImportRefused; never returns a partial result."""
+    path = Path(path)
+    if mapping is not None:
+        mapping = _check_mapping(mapping)
+    size = path.stat().st_size
+    if size == 0:
+        raise ImportRefused("FILE_EMPTY", "ukuran berkas 0 bita", "the file is 0 bytes long")
+    if size > limits.max_bytes:
+        raise ImportRefused(
+            "FILE_TOO_LARGE",
+            f"{_size_id(size)}, batasnya {_size_id(limits.max_bytes)}; bagi daftar menjadi beberapa berkas",
+            f"{_size_en(size)}, the limit is {_size_en(limits.max_bytes)}; split the list into several files")
+
+    name = claimed_name or path.name
+    extension = Path(name).suffix.lower()
+    claimed = _EXTENSIONS.get(extension, "none" if not extension else "other")
+    with open(path, "rb") as fh:
+        head = fh.read(_SNIFF_BYTES)
+    kind = _sniff(head, path)
+
+    if kind in ("xlsx", "docx", "pptx", "ods", "zip"):
+        if claimed == "csv":
+            _mismatch(extension, kind)
+        if kind != "xlsx":
+            if claimed in ("xlsx", "xls"):
+                label_id, label_en = _KIND_LABEL[kind]
+                raise ImportRefused(
+                    "XLSX_INVALID",
+                    f"arsip ini tidak berisi buku kerja Excel, melainkan {label_id}; simpan daftar sebagai .xlsx dari Excel",
+                    f"the archive holds no Excel workbook, it is {label_en}; save the list as .xlsx from Excel")
+            _mismatch(extension, kind)
+        return _read_workbook(path, "xlsx", sheet, mapping, limits)
+    if kind == "ole2":
+        if claimed == "csv":
+            _mismatch(extension, kind)
+        if _is_encrypted_ole2(path):
+            raise ImportRefused(
+                "XLSX_INVALID",
+                "buku kerja dilindungi kata sandi; buka di Excel, hapus kata sandinya, lalu simpan ulang",
+                "the workbook is password-protected; open it in Excel, remove the password and save it again")
+        if claimed == "xlsx":
+            raise ImportRefused(
+                "FILE_TYPE_MISMATCH",
+                f"nama berkas berakhiran {extension}, tetapi isinya buku kerja Excel 97-2003 (XLS); "
+                "ganti akhiran nama menjadi .xls, atau buka di Excel dan simpan sebagai .xlsx",
+                f"the name ends in {extension} but the content is an Excel 97-2003 (XLS) workbook; "
+                "rename it to .xls, or open it in Excel and save it as .xlsx")
+        return _read_workbook(path, "xls", sheet, mapping, limits)
+    if kind in _BINARY_KINDS and (kind != "binary" or claimed == "other"):
+        _mismatch(extension, kind)
+    if claimed in ("xlsx", "xls"):
+        _mismatch(extension, kind)
+    data = path.read_bytes()
+    return _read_csv(data, mapping, limits)
+
+
+def load_mapping(path: Path) -> dict[str, str]:
+    """A column mapping, canonical field -> this file's header: a JSON object
+    {"nik": "Nomor Induk", ...} or a two-column CSV "field,header" (a header row is optional)."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportRefused("MAPPING_INVALID", f"berkas pemetaan tidak dapat dibuka ({exc.strerror})",
+                            f"the mapping file cannot be opened ({exc.strerror})") from None
+    if len(data) > _MAPPING_MAX_BYTES:
+        raise ImportRefused("MAPPING_INVALID", "berkas pemetaan lebih dari 1 MB", "the mapping file is larger than 1 MB")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    if not text.strip():
+        raise ImportRefused("MAPPING_INVALID", "berkas pemetaan kosong", "the mapping file is empty")
+    if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
+        return _check_mapping(_mapping_from_json(text))
+    return _check_mapping(_mapping_from_csv(text))
+
+
+# --- mapping -------------------------------------------------------------------------------
+
+
+def _mapping_from_json(text: str) -> dict[str, str]:
+    def pairs(items):
+        seen = {}
+        for key, value in items:
+            if key in seen:
+                raise ImportRefused("MAPPING_INVALID", f'kolom "{key}" disebut dua kali',
+                                    f'the field "{key}" is given twice')
+            seen[key] = value
+        return seen
+
+    try:
+        data = json.loads(text, object_pairs_hook=pairs)
+    except json.JSONDecodeError as exc:
+        raise ImportRefused(
+            "MAPPING_INVALID",
+            f"JSON tidak valid di baris {exc.lineno}, kolom {exc.colno} ({exc.msg})",
+            f"invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise ImportRefused("MAPPING_INVALID", 'JSON harus berupa objek {"nik": "Judul kolom", ...}',
+                            'the JSON must be an object {"nik": "Column header", ...}')
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise ImportRefused("MAPPING_INVALID", f'judul kolom untuk "{key}" harus berupa teks',
+                                f'the header for "{key}" must be a string')
+    return data
+
+
+def _mapping_from_csv(text: str) -> dict[str, str]:
+    first = text.splitlines()[0] if text.splitlines() else ""
+    delimiter = _sniff_delimiter(first)
+    mapping: dict[str, str] = {}
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for record in reader:
+            cells = [c.strip() for c in record]
+            while cells and not cells[-1]:
+                cells.pop()
+            if not cells:
+                continue
+            line = reader.line_num
+            if len(cells) != 2 or not cells[0] or not cells[1]:
+                raise ImportRefused(
+                    "MAPPING_INVALID",
+                    f"baris {line} harus berisi dua sel: nama kolom Kelambu dan judul kolom di berkas",
+                    f"line {line} must have two cells: the Kelambu field and the header in the file")
+            field_name = cells[0].lower()
+            if not mapping and field_name not in FIELDS and field_name in ("field", "kolom", "canonical", "nama kolom"):
+                continue  # a header row
+            if cells[0] in mapping or field_name in mapping:
+                raise ImportRefused("MAPPING_INVALID", f'kolom "{cells[0]}" disebut dua kali (baris {line})',
+                                    f'the field "{cells[0]}" is given twice (line {line})')
+            mapping[cells[0]] = cells[1]
+    except csv.Error as exc:
+        raise ImportRefused("MAPPING_INVALID", f"CSV tidak valid di baris {reader.line_num} ({exc})",
+                            f"invalid CSV at line {reader.line_num} ({exc})") from None
+    return mapping
+
+
+def _check_mapping(mapping: dict[str, str]) -> dict[str, str]:
+    if not isinstance(mapping, dict) or not mapping:
+        raise ImportRefused("MAPPING_INVALID", "pemetaan tidak berisi satu pun kolom", "the mapping names no field")
+    checked: dict[str, str] = {}
+    used: dict[str, str] = {}
+    fields = ", ".join(FIELDS)
+    for raw_field, header in mapping.items():
+        field_name = str(raw_field).strip().lower()
+        if field_name not in FIELDS:
+            raise ImportRefused(
+                "MAPPING_INVALID",
+                f'"{raw_field}" bukan nama kolom Kelambu; yang dikenal: {fields}',
+                f'"{raw_field}" is not a Kelambu field; the fields are: {fields}')
+        if field_name in checked:
+            raise ImportRefused("MAPPING_INVALID", f'kolom "{field_name}" disebut dua kali',
+                                f'the field "{field_name}" is given twice')
+        if not isinstance(header, str) or not header_key(header):
+            raise ImportRefused("MAPPING_INVALID", f'judul kolom untuk "{field_name}" kosong',
+                                f'the header for "{field_name}" is empty')
+        key = header_key(header)
+        if key in used:
+            raise ImportRefused(
+                "MAPPING_INVALID",
+                f'judul "{header}" dipetakan ke dua kolom ({used[key]} dan {field_name})',
+                f'the header "{header}" is mapped to two fields ({used[key]} and {field_name})')
+        used[key] = field_name
+        checked[field_name] = header.strip()
+    return checked
+
+
+# --- content sniffing ----------------------------------------------------------------------
+
+
+def _sniff(head: bytes, path: Path) -> str:
+    for magic, kind in _MAGIC:
+        if kind and head.startswith(magic):
+            return _zip_kind(path) if kind == "zip" else kind
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "text"  # UTF-16 with a byte-order mark
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:512].lower()
+    if start.startswith((b"<!doctype html", b"<html", b"<table", b"<meta")):
+        return "html"
+    if start.startswith(b"<?xml"):
+        return "xml_spreadsheet" if b"urn:schemas-microsoft-com:office:spreadsheet" in head else "xml"
+    if b"\x00" in head or _control_ratio(head) > 0.1:
+        return "binary"
+    return "text"
+
+
+def _zip_kind(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = {n.lower() for n in zf.namelist()[:_MAX_ZIP_ENTRIES]}
+            mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
+    except Exception:  # a damaged zip: let the workbook check say so
+        return "xlsx"
+    if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
+        return "xlsx"
+    if "word/document.xml" in names:
+        return "docx"
+    if any(n.startswith("ppt/") for n in names):
+        return "pptx"
+    if b"opendocument.spreadsheet" in mimetype:
+        return "ods"
+    return "zip"
+
+
+def _is_encrypted_ole2(path: Path) -> bool:
+    """An encrypted XLSX is an OLE2 container holding an "EncryptedPackage" stream."""
+    marker = "EncryptedPackage".encode("utf-16-le")
+    with open(path, "rb") as fh:
+        tail = b""
+        while block := fh.read(1 << 22):
+            if marker in tail + block:
+                return True
+            tail = block[-len(marker):]
+    return False
+
+
+def _control_ratio(sample: bytes) -> float:
+    if not sample:
+        return 0.0
+    return (len(sample) - len(sample.translate(None, _CONTROL))) / len(sample)
+
+
+def _mismatch(extension: str, kind: str):
+    label_id, label_en = _KIND_LABEL[kind]
+    if kind in ("xlsx", "xls"):
+        fix_id, fix_en = f"ganti akhiran nama menjadi .{kind}", f"rename it to .{kind}"
+    elif kind == "text":
+        fix_id, fix_en = "ganti akhiran nama menjadi .csv", "rename it to .csv"
+    elif kind in ("html", "xml_spreadsheet"):
+        fix_id = "buka di Excel lalu simpan sebagai Buku Kerja Excel (.xlsx)"
+        fix_en = "open it in Excel and save it as an Excel Workbook (.xlsx)"
+    else:
+        fix_id, fix_en = "unggah daftarnya sebagai CSV atau XLSX", "upload the list as CSV or XLSX"
+    if extension:
+        raise ImportRefused(
+            "FILE_TYPE_MISMATCH",
+            f"nama berkas berakhiran {extension}, tetapi isi berkas adalah {label_id}; {fix_id}",
+            f"the name ends in {extension} but the content is {label_en}; {fix_en}")
+    raise ImportRefused("FILE_TYPE_MISMATCH", f"isi berkas adalah {label_id}; {fix_id}",
+                        f"the content is {label_en}; {fix_en}")
+
+
+# --- CSV -----------------------------------------------------------------------------------
+
+
+def _read_csv(data: bytes, mapping: dict[str, str] | None, limits: ReaderLimits) -> ReadResult:
+    buf, encoding = _to_utf8(data)
+    del data
+    start = 3 if buf.startswith(_UTF8_BOM) else 0
+    if b"\n" not in buf and b"\r" in buf:
+        buf = buf.replace(b"\r", b"\n")  # old Mac line ends
+
+    header_text, skipped, sep_lines, delimiter, header_end = _csv_header(buf, start)
+    try:
+        headers = next(csv.reader(io.StringIO(header_text, newline=""), delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        headers = []
+    headers = [h.strip().lstrip("\ufeff").strip() for h in headers]
+    header_row = skipped + 1 - sep_lines
+    if len(headers) > _MAX_COLUMNS:
+        raise ImportRefused(
+            "CSV_MALFORMED",
+            f"baris judul (baris {header_row}) berisi {_count_id(len(headers))} kolom, "
+            f"lebih dari batas {_count_id(_MAX_COLUMNS)}",
+            f"the header row (row {header_row}) has {len(headers):,} columns, more than the limit of {_MAX_COLUMNS:,}")
+    label = _csv_column_label
+    _check_header_cells(headers, header_row, label, limits)
+    assigned, ignored = _assign(headers, mapping, label)
+    n = len(headers)
+    kept = sorted(assigned.values())
+    first_row = header_row + 1  # the row number of the record after the header
+
+    # Polars sizes the table from the first line after the header: a line of millions of
+    # cells there would take it minutes, so such a line is refused first.
+    line_end = buf.find(b"\n", header_end)
+    line_end = len(buf) if line_end < 0 else line_end
+    if line_end - header_end > n + _MAX_EXTRA_CELLS:
+        cells = buf.count(delimiter.encode(), header_end, line_end) + 1
+        if cells > n + _MAX_EXTRA_CELLS:
+            _too_many_cells(buf.count(b"\n", 0, header_end) + 1, cells, n)
+    try:
+        raw = pl.read_csv(
+            buf, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
+            schema={f"c{i}": pl.String for i in range(n + 1)}, missing_columns="insert",
+            columns=[*kept, n], skip_rows=skipped + 1, raise_if_empty=False, encoding="utf8",
+        )
+        raw = raw.with_row_index("_row", offset=first_row).with_columns(pl.col("_row").cast(pl.Int64))
+    except Exception:  # noqa: BLE001 - polars refused the file: find out where, in Python
+        raw = _csv_fallback(buf, start, delimiter, skipped + 1, n, kept, first_row, limits)
+
+    ragged = raw.filter(pl.col(f"c{n}").str.strip_chars().str.len_bytes() > 0)
+    if ragged.height:
+        _ragged(ragged["_row"][0], n, delimiter)
+    flags = [f"_{f}_numeric" for f in ("nik", "kk") if f in assigned]
+    frame = raw.select([pl.col(f"c{j}") for j in kept] + [pl.col("_row")] + [pl.lit(False).alias(f) for f in flags])
+    result = _finish(frame, assigned, headers, flags, limits,
+                     empty_detail=(f"tidak ada baris data di bawah judul kolom (baris {header_row})",
+                                   f"there are no data rows below the header (row {header_row})"))
+    return ReadResult(frame=result, headers={f: headers[j] for f, j in _ordered(assigned)}, ignored=ignored,
+                      format="csv", encoding=encoding, delimiter=delimiter, sheet=None)
+
+
+def _to_utf8(data: bytes) -> tuple[bytes, str]:
+    """The file as UTF-8 bytes, transcoded in bulk, and the encoding it was in."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ImportRefused(
+                "ENCODING_UNKNOWN",
+                f"berkas ditandai UTF-16, tetapi rusak di bita ke-{_count_id(exc.start)}; simpan ulang sebagai CSV UTF-8",
+                f"the file is marked UTF-16 but is damaged at byte {exc.start:,}; save it again as CSV UTF-8") from None
+        if not re.search(r"\S", text.lstrip("\ufeff")):
+            raise ImportRefused("FILE_EMPTY", "berkas hanya berisi spasi atau baris kosong",
+                                "the file holds only spaces or blank lines")
+        nul = text.find("\x00")
+        if nul >= 0:
+            line = text.count("\n", 0, nul) + 1
+            raise ImportRefused("FILE_NOT_TEXT", f"ada karakter NUL di baris {line}",
+                                f"there is a NUL character on line {line}")
+        return text.lstrip("\ufeff").encode("utf-8"), "utf-16"
+
+    bom = data.startswith(_UTF8_BOM)
+    body = 3 if bom else 0
+    if not re.search(rb"\S", data[body:body + _SNIFF_BYTES]) and not re.search(rb"\S", data[body:]):
+        raise ImportRefused("FILE_EMPTY", "berkas hanya berisi spasi atau baris kosong",
+                            "the file holds only spaces or blank lines")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        sample = data[:4096]
+        if sample.count(0) > len(sample) // 4 and (sample[1::2].count(0) > len(sample) // 3
+                                                    or sample[0::2].count(0) > len(sample) // 3):
+            raise ImportRefused(
+                "FILE_NOT_TEXT",
+                "isinya tampak seperti teks UTF-16 tanpa penanda BOM; simpan ulang sebagai CSV UTF-8",
+                "it looks like UTF-16 text without a byte-order mark; save it again as CSV UTF-8")
+        line = data.count(b"\n", 0, nul) + 1
+        raise ImportRefused(
+            "FILE_NOT_TEXT",
+            f"ada bita NUL di baris {line}; ini bukan berkas teks CSV. Ekspor daftar sebagai CSV atau XLSX",
+            f"there is a NUL byte on line {line}; this is not a CSV text file. Export the list as CSV or XLSX")
+    sample = data[:_SNIFF_BYTES]
+    if _control_ratio(sample) > 0.1:
+        raise ImportRefused(
+            "FILE_NOT_TEXT",
+            "sebagian besar isinya karakter kendali, bukan teks; ekspor daftar sebagai CSV atau XLSX",
+            "most of its content is control characters, not text; export the list as CSV or XLSX")
+
+    bad = _utf8_error(data, body)
+    if bad is None:
+        return data, ("utf-8-sig" if bom else "utf-8")
+    line = data.count(b"\n", 0, bad) + 1
+    if bom:
+        raise ImportRefused(
+            "ENCODING_UNKNOWN",
+            f"berkas ditandai UTF-8, tetapi baris {line} berisi bita yang bukan UTF-8; simpan ulang sebagai CSV UTF-8",
+            f"the file is marked UTF-8 but line {line} holds bytes that are not UTF-8; save it again as CSV UTF-8")
+    if _has_utf8_sequences(data):
+        raise ImportRefused(
+            "ENCODING_UNKNOWN",
+            f"berkas mencampur UTF-8 dengan pengodean lain (bita bukan UTF-8 pertama di baris {line}); "
+            "simpan ulang seluruh daftar sebagai CSV UTF-8",
+            f"the file mixes UTF-8 with another encoding (first non-UTF-8 byte on line {line}); "
+            "save the whole list again as CSV UTF-8")
+    if not any(byte in data for byte in _CP1252_UNDEFINED):
+        return data.decode("cp1252").encode("utf-8"), "cp1252"
+    return _guess_encoding(data, line)
+
+
+def _utf8_error(data: bytes, start: int) -> int | None:
+    """Byte offset of the first invalid UTF-8 sequence, or None; validated in 16 MB blocks."""
+    if data.isascii():
+        return None
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    block = 1 << 24
+    for offset in range(start, len(data), block):
+        try:
+            decoder.decode(view[offset:offset + block], final=offset + block >= len(data))
+        except UnicodeDecodeError as exc:
+            return max(offset + exc.start - len(decoder.getstate()[0]), 0)
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return len(data) - 1
+    return None
+
+
+def _has_utf8_sequences(data: bytes) -> bool:
+    """Whether a file that is not valid UTF-8 still holds well-formed UTF-8 multi-byte
+    characters (a list saved partly as UTF-8, partly as something else). Each such character
+    decodes to one character from two to four bytes, each invalid byte to one (an escape)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
+    block = 1 << 24
+    characters = 0
+    for offset in range(0, len(data), block):
+        characters += len(decoder.decode(data[offset:offset + block], final=offset + block >= len(data)))
+    return characters < len(data)
+
+
+def _guess_encoding(data: bytes, line: int) -> tuple[bytes, str]:
+    from charset_normalizer import from_bytes
+
+    # Only Latin-script code pages: on a short sample charset-normalizer will otherwise
+    # happily call a damaged cp1252 file Japanese.
+    best = from_bytes(data[: 4 << 20], cp_isolation=list(_FALLBACK_ENCODINGS)).best()
+    encoding = best.encoding if best is not None else None
+    if encoding and encoding.replace("-", "_").lower() not in ("utf_8", "ascii", "utf_8_sig"):
+        try:
+            return data.decode(encoding).encode("utf-8"), encoding
+        except (UnicodeDecodeError, LookupError):
+            pass
+    raise ImportRefused(
+        "ENCODING_UNKNOWN",
+        f"bukan UTF-8, UTF-16 atau Windows-1252 (bita tak dikenal pertama di baris {line}); simpan ulang sebagai CSV UTF-8",
+        f"not UTF-8, UTF-16 or Windows-1252 (first unrecognised byte on line {line}); save it again as CSV UTF-8")
+
+
+def _csv_header(buf: bytes, start: int) -> tuple[str, int, int, str, int]:
+    """(header record text, records before it, 1 if one of those is Excel's "sep=" line,
+    delimiter, byte offset just past the header record)."""
+    head = buf[start:start + _HEADER_MAX_BYTES + 1].decode("utf-8", errors="ignore")
+    complete = len(buf) - start <= _HEADER_MAX_BYTES
+    pos = skipped = sep_lines = 0
+    delimiter = None
+    while True:
+        end = _record_end(head, pos)
+        if end < 0:
+            if not complete:
+                raise ImportRefused(
+                    "FIELD_TOO_LARGE",
+                    f"baris judul kolom tidak berakhir dalam {_count_id(_HEADER_MAX_BYTES // 1024)} KB pertama; "
+                    "berkas ini bukan daftar CSV yang wajar",
+                    f"the header row does not end within the first {_HEADER_MAX_BYTES // 1024:,} KB; "
+                    "this is not a plausible CSV list")
+            if head.count('"', pos) % 2:
+                raise ImportRefused(
+                    "CSV_MALFORMED",
+                    "tanda kutip (\") di baris judul kolom tidak pernah ditutup",
+                    "a quote (\") in the header row is never closed")
+            end = len(head)
+        record = head[pos:end]
+        stripped = record.strip()
+        if not stripped and end < len(head):
+            skipped += 1
+            pos = end
+            continue
+        sep = _SEP_LINE.fullmatch(stripped) if not sep_lines and delimiter is None else None
+        if sep and end < len(head):
+            delimiter = sep.group(1)
+            skipped += 1
+            sep_lines = 1
+            pos = end
+            continue
+        break
+    if delimiter not in (",", ";", "\t", "|"):
+        delimiter = _sniff_delimiter(record)
+    return record, skipped, sep_lines, delimiter, start + len(head[:end].encode("utf-8"))
+
+
+def _record_end(text: str, pos: int) -> int:
+    """Index just past the line end closing the CSV record that starts at `pos`, or -1.
+    A record goes on over line ends while an odd number of quotes is open ("" counts two)."""
+    quoted = False
+    while True:
+        newline = text.find("\n", pos)
+        if newline < 0:
+            return -1
+        quoted ^= text.count('"', pos, newline) % 2 == 1
+        if not quoted:
+            return newline + 1
+        pos = newline + 1
+
+
+def _sniff_delimiter(line: str) -> str:
+    counts = {",": 0, ";": 0, "\t": 0}
+    quoted = False
+    for char in line:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _csv_column_label(j: int) -> tuple[str, str]:
+    return f"kolom ke-{j + 1}", f"column {j + 1}"
+
+
+def _ragged(row: int, n: int, delimiter: str):
+    name = {",": "koma", ";": "titik koma", "\t": "tab"}.get(delimiter, delimiter)
+    name_en = {",": "comma", ";": "semicolon", "\t": "tab"}.get(delimiter, delimiter)
+    raise ImportRefused(
+        "CSV_MALFORMED",
+        f"baris {row} berisi lebih banyak sel daripada {n} judul kolom; periksa pemisah ({name}) "
+        "atau tanda kutip yang tidak berpasangan di baris itu",
+        f"row {row} has more cells than the {n} column headers; check the separators ({name_en}) "
+        "or unbalanced quotes on that row")
+
+
+def _csv_fallback(buf: bytes, start: int, delimiter: str, skip: int, n: int, kept: list[int],
+                  first_row: int, limits: ReaderLimits) -> pl.DataFrame:
+    """Polars refused the CSV: find the row at fault with Python's csv module and refuse it,
+    or, when Python reads it fine (e.g. a stray quote inside a field), read it that way."""
+    _check_wide_lines(buf, n, delimiter)
+    if csv.field_size_limit() <= limits.max_field:
+        csv.field_size_limit(limits.max_field + 1)
+    text = buf[start:].decode("utf-8")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    columns: list[list[str | None]] = [[] for _ in kept]
+    extra: list[str | None] = []
+    rows: list[int] = []
+    index = 0
+    line_before = 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            _csv_error(exc, line_before + 1, reader.line_num)
+        line_before = reader.line_num
+        index += 1
+        if index <= skip:
+            continue
+        row = first_row + index - skip - 1
+        if len(record) > n and any(c.strip() for c in record[n:]):
+            _ragged(row, n, delimiter)
+        width = len(record)
+        for column, j in zip(columns, kept, strict=True):
+            column.append(record[j] if j < width else None)
+        extra.append(None)
+        rows.append(row)
+    data = {f"c{j}": pl.Series(column, dtype=pl.String) for j, column in zip(kept, columns, strict=True)}
+    data[f"c{n}"] = pl.Series(extra, dtype=pl.String)
+    data["_row"] = pl.Series(rows, dtype=pl.Int64)
+    return pl.DataFrame(data)
+
+
+def _csv_error(exc: csv.Error, start_line: int, line: int):
+    message = str(exc)
+    if "field larger than field limit" in message:
+        size = csv.field_size_limit()
+        raise ImportRefused(
+            "FIELD_TOO_LARGE",
+            f"sebuah sel yang dimulai di baris berkas ke-{start_line} lebih dari {_count_id(size)} karakter",
+            f"a cell starting on line {start_line} of the file is longer than {size:,} characters")
+    if "unexpected end of data" in message:
+        raise ImportRefused(
+            "CSV_MALFORMED",
+            f"tanda kutip (\") yang dibuka di baris berkas ke-{start_line} tidak pernah ditutup",
+            f"a quote (\") opened on line {start_line} of the file is never closed")
+    raise ImportRefused(
+        "CSV_MALFORMED",
+        f"tanda kutip (\") salah tempat di baris berkas ke-{line} ({message})",
+        f"a misplaced quote (\") on line {line} of the file ({message})")
+
+
+def _check_wide_lines(buf: bytes, n: int, delimiter: str):
+    """Refuses a line with far more cells than headers before Python splits it into cells."""
+    import numpy as np
+
+    limit = n + _MAX_EXTRA_CELLS
+    ends = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8) == 10)
+    starts = np.concatenate(([0], ends + 1))
+    ends = np.concatenate((ends, [len(buf)]))
+    separator = delimiter.encode()
+    for i in np.flatnonzero(ends - starts > limit):
+        cells = buf.count(separator, int(starts[i]), int(ends[i])) + 1
+        if cells > limit:
+            _too_many_cells(int(i) + 1, cells, n)
+
+
+def _too_many_cells(line: int, cells: int, n: int):
+    raise ImportRefused(
+        "CSV_MALFORMED",
+        f"baris berkas ke-{line} berisi {_count_id(cells)} sel, jauh lebih banyak daripada {n} judul kolom",
+        f"line {line} of the file has {cells:,} cells, far more than the {n} column headers")
+
+
+# --- XLSX / XLS ----------------------------------------------------------------------------
+
+
+def _read_workbook(path: Path, fmt: str, sheet: str | None, mapping: dict[str, str] | None,
+                   limits: ReaderLimits) -> ReadResult:
+    if fmt == "xlsx":
+        _check_zip(path, limits)
+    try:
+        with open(path, "rb") as fh:
+            workbook = python_calamine.CalamineWorkbook.from_filelike(fh)
+    except python_calamine.PasswordError:
+        raise ImportRefused(
+            "XLSX_INVALID",
+            "buku kerja dilindungi kata sandi; buka di Excel, hapus kata sandinya, lalu simpan ulang",
+            "the workbook is password-protected; open it in Excel, remove the password and save it again") from None
+    except Exception as exc:  # noqa: BLE001 - anything calamine cannot open is a damaged workbook
+        _invalid(exc)
+    with workbook:
+        names = list(workbook.sheet_names)
+        if not names:
+            raise ImportRefused("XLSX_INVALID", "buku kerja tidak memiliki sheet", "the workbook has no sheet")
+        chosen = _choose_sheet(workbook, names, sheet)
+        try:
+            rows = workbook.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
+        except Exception as exc:  # noqa: BLE001
+            _invalid(exc, chosen)
+
+    label = _xlsx_column_label
+    top = next((i for i, r in enumerate(rows) if any(v != "" for v in r)), None)
+    if top is None:
+        raise ImportRefused("FILE_EMPTY", f'sheet "{chosen}" tidak berisi data', f'the sheet "{chosen}" holds no data')
+
+    # The header is the first non-empty row; if that row lacks a required column (a title
+    # such as "DATA P3KE DESA ..." above the real header), the next few rows are tried.
+    first_error = None
+    for h in range(top, min(top + _TITLE_ROWS + 1, len(rows))):
+        headers = [_cell_text(v).strip() for v in rows[h]]
+        if h > top and not any(headers):
+            continue
+        try:
+            _check_header_cells(headers, h + 1, label, limits)
+            assigned, ignored = _assign(headers, mapping, label)
+            break
+        except ImportRefused as refusal:
+            if h == top:
+                if refusal.code != "MISSING_COLUMN":
+                    raise
+                first_error = refusal
+    else:
+        raise first_error
+
+    data = rows[h + 1:]
+    del rows
+    columns: dict[str, pl.Series] = {}
+    flags = []
+    for field_name, j in assigned.items():
+        values = list(map(itemgetter(j), data))
+        types = set(map(type, values))
+        columns[f"c{j}"] = _text_series(values, types)
+        if field_name in ("nik", "kk"):
+            flags.append(f"_{field_name}_numeric")
+            if types & {float, int}:
+                numeric = [t is float or t is int for t in map(type, values)]
+                columns[flags[-1]] = pl.Series(numeric, dtype=pl.Boolean)
+            else:
+                columns[flags[-1]] = pl.repeat(False, len(values), dtype=pl.Boolean, eager=True)
+    columns["_row"] = pl.Series(range(h + 2, h + 2 + len(data)), dtype=pl.Int64)
+    frame = pl.DataFrame(columns)
+    result = _finish(frame, assigned, headers, flags, limits,
+                     empty_detail=(f'sheet "{chosen}": tidak ada baris data di bawah judul kolom (baris {h + 1})',
+                                   f'sheet "{chosen}": there are no data rows below the header (row {h + 1})'))
+    return ReadResult(frame=result, headers={f: headers[j] for f, j in _ordered(assigned)}, ignored=ignored,
+                      format=fmt, encoding=None, delimiter=None, sheet=chosen)
+
+
+def _check_zip(path: Path, limits: ReaderLimits):
+    """Refuses a zip bomb from the central directory alone, before anything is inflated."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, truncated archive, bad zip64 records...
+        raise ImportRefused(
+            "XLSX_INVALID",
+            f"arsip ZIP di dalam berkas rusak atau terpotong ({exc}); simpan ulang dari Excel",
+            f"the file's ZIP structure is damaged or truncated ({exc}); save it again from Excel") from None
+    if len(infos) > _MAX_ZIP_ENTRIES:
+        raise ImportRefused("XLSX_BOMB", f"arsip berisi {_count_id(len(infos))} bagian",
+                            f"the archive has {len(infos):,} parts")
+    total = sum(i.file_size for i in infos)
+    if total > limits.xlsx_max_unpacked:
+        raise ImportRefused(
+            "XLSX_BOMB",
+            f"isinya akan menjadi {_size_id(total)} setelah dibuka, batasnya {_size_id(limits.xlsx_max_unpacked)}",
+            f"it would unpack to {_size_en(total)}, the limit is {_size_en(limits.xlsx_max_unpacked)}")
+    for info in infos:
+        if info.file_size > _ZIP_ENTRY_RATIO_FLOOR and info.file_size > limits.xlsx_max_ratio * max(info.compress_size, 1):
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise ImportRefused(
+                "XLSX_BOMB",
+                f'bagian "{info.filename}" membengkak {_count_id(ratio)} kali ({_size_id(info.compress_size)} menjadi '
+                f"{_size_id(info.file_size)}; batasnya {limits.xlsx_max_ratio} kali)",
+                f'the part "{info.filename}" expands {ratio:,} times ({_size_en(info.compress_size)} to '
+                f"{_size_en(info.file_size)}; the limit is {limits.xlsx_max_ratio} times)")
+
+
+def _invalid(exc: Exception, sheet: str | None = None):
+    where_id = f'sheet "{sheet}" ' if sheet else "buku kerja "
+    where_en = f'the sheet "{sheet}" ' if sheet else "the workbook "
+    technical = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+    raise ImportRefused(
+        "XLSX_INVALID",
+        f"{where_id}tidak dapat dibaca ({technical}); buka di Excel lalu simpan ulang sebagai .xlsx",
+        f"{where_en}cannot be read ({technical}); open it in Excel and save it again as .xlsx") from None
+
+
+def _choose_sheet(workbook, names: list[str], sheet: str | None) -> str:
+    if sheet is not None:
+        if sheet in names:
+            return sheet
+        folded = [n for n in names if n.strip().casefold() == sheet.strip().casefold()]
+        if len(folded) == 1:
+            return folded[0]
+        listed = ", ".join(f'"{n}"' for n in names)
+        raise ImportRefused("SHEET_NOT_FOUND", f'tidak ada sheet "{sheet}"; sheet yang ada: {listed}',
+                            f'there is no sheet "{sheet}"; the workbook has: {listed}')
+    try:  # the first visible worksheet: templates often hide a lookup sheet in front
+        for meta in workbook.sheets_metadata:
+            if (meta.visible == python_calamine.SheetVisibleEnum.Visible
+                    and meta.typ == python_calamine.SheetTypeEnum.WorkSheet):
+                return meta.name
+    except Exception:  # noqa: BLE001 - metadata is a convenience only
+        pass
+    return names[0]
+
+
+def _xlsx_column_label(j: int) -> tuple[str, str]:
+    letters = ""
+    j += 1
+    while j:
+        j, rest = divmod(j - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"kolom {letters}", f"column {letters}"
+
+
+def _cell_text(value) -> str:
+    """One spreadsheet cell as text: numbers in their shortest exact form, dates as YYYY-MM-DD."""
+    kind = type(value)
+    if kind is str:
+        return value
+    if kind is float:
+        if value.is_integer():
+            return str(int(value))
+        if value != value or value in (float("inf"), float("-inf")):
+            return ""
+        return format(Decimal(repr(value)), "f")
+    if kind is bool:
+        return "TRUE" if value else "FALSE"
+    if kind is int:
+        return str(value)
+    if kind is dt.datetime:
+        return value.date().isoformat()
+    if kind is dt.date:
+        return value.isoformat()
+    if kind is dt.time:
+        return value.isoformat()
+    if value is None:
+        return ""
+    return str(value)
+
+
+def _text_series(values: list, types: set[type]) -> pl.Series:
+    """A column of cells as text; `types` are the cells' Python types."""
+    if types <= {str}:
+        return pl.Series(values, dtype=pl.String)
+    if types <= {str, float}:  # the common mixed case, without a call per cell
+        return pl.Series([v if type(v) is str else str(int(v)) if v.is_integer() else _cell_text(v)
+                          for v in values], dtype=pl.String)
+    return pl.Series([v if type(v) is str else _cell_text(v) for v in values], dtype=pl.String)
+
+
+# --- shared --------------------------------------------------------------------------------
+
+
+def _check_header_cells(headers: list[str], row: int, label, limits: ReaderLimits):
+    for j, header in enumerate(headers):
+        if len(header) > limits.max_field:
+            col_id, col_en = label(j)
+            raise ImportRefused(
+                "FIELD_TOO_LARGE",
+                f"judul {col_id} di baris {row} panjangnya {_count_id(len(header))} karakter "
+                f"(paling banyak {_count_id(limits.max_field)})",
+                f"the header of {col_en} in row {row} is {len(header):,} characters long "
+                f"(at most {limits.max_field:,})")
+
+
+def _assign(headers: list[str], mapping: dict[str, str] | None, label) -> tuple[dict[str, int], list[str]]:
+    """Canonical field -> column index, and the headers of the columns not used."""
+    keys = [header_key(h) for h in headers]
+    position: dict[str, int] = {}
+    for j, key in enumerate(keys):
+        if not key:
+            continue
+        if key in position:
+            first = position[key]
+            a_id, a_en = label(first)
+            b_id, b_en = label(j)
+            raise ImportRefused(
+                "DUPLICATE_HEADER",
+                f'judul "{headers[first]}" ({a_id}) dan "{headers[j]}" ({b_id}) sama; hapus atau ganti nama salah satunya',
+                f'the headers "{headers[first]}" ({a_en}) and "{headers[j]}" ({b_en}) are the same; '
+                "delete or rename one of them")
+        position[key] = j
+
+    assigned: dict[str, int] = {}
+    for field_name, header in (mapping or {}).items():
+        j = position.get(header_key(header))
+        if j is None:
+            raise ImportRefused(
+                "MISSING_COLUMN",
+                f'pemetaan kolom menyebut judul "{header}" untuk {field_name}, tetapi berkas tidak memiliki kolom itu; '
+                f"judul kolom di berkas ini: {_list_headers(headers)}",
+                f'the column mapping names the header "{header}" for {field_name}, but the file has no such column; '
+                f"the file's headers are: {_list_headers(headers)}")
+        assigned[field_name] = j
+    claimed = set(assigned.values())
+
+    found: dict[str, list[int]] = {}
+    for j, header in enumerate(headers):
+        if j in claimed or not keys[j]:
+            continue
+        field_name = field_for_header(header)
+        if field_name is not None and field_name not in assigned:
+            found.setdefault(field_name, []).append(j)
+    for field_name, columns in found.items():
+        if len(columns) > 1:
+            named_id = " dan ".join(f'"{headers[j]}" ({label(j)[0]})' for j in columns)
+            named_en = " and ".join(f'"{headers[j]}" ({label(j)[1]})' for j in columns)
+            raise ImportRefused(
+                "DUPLICATE_HEADER",
+                f"kolom {named_id} sama-sama berarti {field_name}; hapus salah satunya, "
+                "atau pilih satu dengan berkas pemetaan kolom",
+                f"the columns {named_en} both mean {field_name}; delete one of them, "
+                "or choose one with a column-mapping file")
+        assigned[field_name] = columns[0]
+
+    missing = [f for f in REQUIRED if f not in assigned]
+    if missing:
+        wanted_id = "; ".join(f"{f} (judul yang diterima: {', '.join(ALIASES[f])})" for f in missing)
+        wanted_en = "; ".join(f"{f} (accepted headers: {', '.join(ALIASES[f])})" for f in missing)
+        raise ImportRefused(
+            "MISSING_COLUMN",
+            f"tidak ada kolom untuk {wanted_id}. Judul kolom di berkas ini: {_list_headers(headers)}. "
+            "Ganti judul kolomnya atau gunakan berkas pemetaan kolom",
+            f"no column for {wanted_en}. The file's headers are: {_list_headers(headers)}. "
+            "Rename the column or use a column-mapping file")
+    used = set(assigned.values())
+    ignored = [h for j, h in enumerate(headers) if j not in used and h]
+    return assigned, ignored
+
+
+def _list_headers(headers: list[str]) -> str:
+    shown = [f'"{h}"' for h in headers if h]
+    if not shown:
+        return "(tidak ada / none)"
+    more = len(shown) - _SHOWN_HEADERS
+    return ", ".join(shown[:_SHOWN_HEADERS]) + (f", ... (+{more})" if more > 0 else "")
+
+
+def _ordered(assigned: dict[str, int]) -> list[tuple[str, int]]:
+    return [(f, assigned[f]) for f in FIELDS if f in assigned]
+
+
+def _finish(frame: pl.DataFrame, assigned: dict[str, int], headers: list[str], flags: list[str],
+            limits: ReaderLimits, empty_detail: tuple[str, str]) -> pl.DataFrame:
+    """Canonical names, stripped text with empty as null, blank rows dropped, cells checked.
+    `frame` holds the kept columns as c<index>, `_row` and the numeric-cell flags."""
+    order = _ordered(assigned)
+    columns = []
+    for field_name, j in order:
+        text = pl.col(f"c{j}").str.strip_chars()
+        columns.append(text.replace("", None).alias(field_name))
+    flags = sorted(flags, key=lambda f: f != "_nik_numeric")  # _nik_numeric, then _kk_numeric
+    frame = frame.select(columns + [pl.col("_row")] + [pl.col(f).cast(pl.Boolean) for f in flags])
+
+    fields = [f for f, _ in order]
+    longest = frame.select([pl.col(f).str.len_chars().max() for f in fields]).row(0)
+    over = [f for f, size in zip(fields, longest, strict=True) if size is not None and size > limits.max_field]
+    if over:
+        hits = frame.filter(pl.any_horizontal([pl.col(f).str.len_chars() > limits.max_field for f in over])).head(1)
+        row = hits["_row"][0]
+        field_name = next(f for f in over if (hits[f][0] or "") and len(hits[f][0]) > limits.max_field)
+        header = headers[assigned[field_name]]
+        size = len(hits[field_name][0])
+        raise ImportRefused(
+            "FIELD_TOO_LARGE",
+            f'baris {row}, kolom "{header}": {_count_id(size)} karakter (paling banyak {_count_id(limits.max_field)})',
+            f'row {row}, column "{header}": {size:,} characters (at most {limits.max_field:,})')
+
+    frame = frame.filter(pl.any_horizontal([pl.col(f).is_not_null() for f in fields]))
+    if frame.height == 0:
+        raise ImportRefused("FILE_NO_ROWS", *empty_detail)
+    return frame
+
+
+def _count_id(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _size_en(n: int) -> str:
+    for unit, size in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}".replace(".0 ", " ")
+    return f"{n} bytes"
+
+
+def _size_id(n: int) -> str:
+    return _size_en(n).replace(".", ",").replace("bytes", "bita")
