@@ -332,21 +332,21 @@ def _promote(batch: ImportBatch) -> tuple[int, int]:
 
 def _report(batch: ImportBatch, read, checked: pl.DataFrame, counts: dict, elapsed: float) -> dict:
     headers = read.headers
-    flagged = checked.filter(pl.col("issues").is_not_null()).select("_row", "issues").head(EXAMPLES_IN_REPORT)
+    # A few rows per code, so one frequent problem does not hide the others.
+    per_code = max(5, EXAMPLES_IN_REPORT // max(1, len(counts["issues"])))
+    flagged = (
+        checked.filter(pl.col("issues").is_not_null()).select("_row", pl.col("issues").str.split(" ").alias("code"))
+        .explode("code").group_by("code", maintain_order=True).head(per_code).sort("_row", "code")
+    )
     examples = []
-    for row, codes in flagged.iter_rows():
-        for code in codes.split():
-            issue = catalogue.ISSUES[code]
-            header = headers.get(issue.field) if issue.field else None
-            examples.append({
-                "row": row, "code": code, "severity": issue.severity, "column": header or issue.field,
-                "message_id": catalogue.row_message(code, row, header, "id"),
-                "message_en": catalogue.row_message(code, row, header, "en"),
-            })
-            if len(examples) >= EXAMPLES_IN_REPORT:
-                break
-        if len(examples) >= EXAMPLES_IN_REPORT:
-            break
+    for row, code in flagged.iter_rows():
+        issue = catalogue.ISSUES[code]
+        header = headers.get(issue.field) if issue.field else None
+        examples.append({
+            "row": row, "code": code, "severity": issue.severity, "column": header or issue.field,
+            "message_id": catalogue.row_message(code, row, header, "id"),
+            "message_en": catalogue.row_message(code, row, header, "en"),
+        })
     return {
         "batch": batch.pk, "file": batch.file_name, "source": batch.source, "sha256": batch.file_sha256,
         "format": read.format, "sheet": read.sheet, "encoding": read.encoding, "delimiter": read.delimiter,

@@ -66,7 +66,7 @@ class Command(BaseCommand):
     @transaction.atomic
     def _users(self):
         User = get_user_model()
-        village = Region.objects.filter(code__startswith="16.06.01.", level=4).order_by("code").first()
+        village = Region.objects.filter(code__startswith="16.06.01.2", level=4).order_by("code").first()
         specs = [
             ("admin", Role.ADMIN, None, "", "Kelambu"),
             ("dinsos.muba", Role.REGENCY_OPERATOR, "16.06", "", "Dinsos Musi Banyuasin"),

@@ -1,0 +1,96 @@
+"""Screenshots of every page, as each persona sees it, in headless Chromium.
+
+    KELAMBU_DATA_DIR=var .venv/bin/python scripts/screenshots.py [--base http://127.0.0.1:8000] [--out screenshots]
+
+Needs a running Kelambu with the demo data (`make demo`) and Debian's chromium package.
+"""
+
+import argparse
+import re
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+PASSWORD = "kelambu-demo"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def login(page, base, username):
+    page.goto(f"{base}/masuk/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button.primary")
+    page.wait_for_load_state("networkidle")
+
+
+def shot(page, out: Path, name: str):
+    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+    print(out / f"{name}.png")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base", default="http://127.0.0.1:8000")
+    parser.add_argument("--out", default="screenshots", type=Path)
+    parser.add_argument("--upload", type=Path, help="a list to upload through the import page")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    base = args.base
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(f"{base}/masuk/")
+        shot(page, args.out, "01-login")
+        login(page, base, "dinsos.muba")
+        shot(page, args.out, "02-home-operator")
+        page.goto(f"{base}/orang/?q=muhammad")
+        shot(page, args.out, "03-registry-search")
+        href = page.locator("table.grid tbody a").first.get_attribute("href")
+        page.goto(base + href)
+        shot(page, args.out, "04-person-detail")
+        page.goto(base + href + "ubah/")
+        shot(page, args.out, "05-person-edit")
+        page.goto(f"{base}/impor/")
+        shot(page, args.out, "06-imports")
+        page.goto(f"{base}/impor/baru/")
+        shot(page, args.out, "07-import-form")
+        if args.upload:
+            page.set_input_files("input[name=file]", str(args.upload))
+            page.select_option("select[name=source]", "p3ke")
+            page.check("input[name=dry_run]")
+            page.click("button.primary")
+            page.wait_for_timeout(400)
+            shot(page, args.out, "08a-import-progress")
+            page.wait_for_selector(".tiles", timeout=120_000)
+            shot(page, args.out, "08b-import-report")
+        else:
+            page.goto(f"{base}/impor/")
+            batch = page.locator("table.grid tbody a").first.get_attribute("href")
+            page.goto(base + batch)
+            shot(page, args.out, "08b-import-report")
+        # English.
+        page.click("button[value=en]")
+        page.wait_for_load_state("networkidle")
+        shot(page, args.out, "09-report-english")
+        page.click("button[value=id]")
+        # A CSR officer: masked NIKs, only the company's people.
+        page.context.clear_cookies()
+        login(page, base, "csr.mms")
+        page.goto(f"{base}/orang/")
+        shot(page, args.out, "10-registry-csr-masked")
+        # The public viewer: aggregates only.
+        page.context.clear_cookies()
+        login(page, base, "publik")
+        shot(page, args.out, "11-home-public")
+        page.goto(f"{base}/wilayah/")
+        shot(page, args.out, "12-figures-public")
+        response = page.goto(f"{base}/orang/")
+        print("public /orang/ ->", response.status)
+        html = page.content()
+        assert not re.search(r"\b16\d{14}\b", html), "a NIK leaked to the public viewer"
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
