@@ -93,7 +93,9 @@ else:
             "OPTIONS": {
                 # WAL lets the web app read while an import writes; IMMEDIATE avoids
                 # "database is locked" upgrades from read to write transactions.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; "
+                # A 256 MB page cache keeps index pages of a million-row import in memory.
+                "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;",
                 "transaction_mode": "IMMEDIATE",
             },
         }

@@ -81,9 +81,10 @@ class SourceRecord(models.Model):
     once promoted, the person it is. Kept for ever: it is the provenance of every value
     and the history of what each list said."""
 
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records")
+    # Indexed by the composite (batch, status, row) below, not on its own.
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records", db_index=False)
     row = models.PositiveIntegerField(_("row"))
-    record_id = models.CharField(_("record id"), max_length=100, null=True, blank=True, db_index=True)
+    record_id = models.CharField(_("record id"), max_length=100, null=True, blank=True)
     status = models.CharField(_("status"), max_length=8)  # accepted / rejected
     issues = models.CharField(_("issues"), max_length=300, null=True, blank=True)
     # The cells as the file had them, for rows with an issue (export of rejected rows).
@@ -98,6 +99,7 @@ class SourceRecord(models.Model):
     address = models.TextField(_("address"), null=True, blank=True)
     village = models.ForeignKey(
         "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False,
+        db_index=False,
     )
     decile = models.SmallIntegerField(_("decile"), null=True, blank=True)
     occupation = models.CharField(_("occupation"), max_length=32, null=True, blank=True)
@@ -108,7 +110,12 @@ class SourceRecord(models.Model):
         verbose_name = _("source record")
         verbose_name_plural = _("source records")
         ordering = ["batch_id", "row"]
-        indexes = [models.Index(fields=["batch", "status", "row"], name="registry_sr_batch_status_row")]
+        # Every index costs time on each of a million staged rows: only what reads need.
+        indexes = [
+            models.Index(fields=["batch", "status", "row"], name="registry_sr_batch_status_row"),
+            # People without a NIK are found again by the same source's record id.
+            models.Index(fields=["record_id"], name="registry_sr_record_id_nonik", condition=Q(nik__isnull=True)),
+        ]
 
 
 class Household(models.Model):
@@ -150,16 +157,17 @@ class Person(models.Model):
     in SourceRecord."""
 
     nik = models.CharField("NIK", max_length=16, unique=True, null=True, blank=True)
-    kk = models.CharField("KK", max_length=16, null=True, blank=True, db_index=True)
+    kk = models.CharField("KK", max_length=16, null=True, blank=True)
     household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
     name = models.CharField(_("name"), max_length=255)
-    name_norm = models.CharField(_("normalized name"), max_length=255, db_index=True)
+    name_norm = models.CharField(_("normalized name"), max_length=255)
     sex = models.CharField(_("sex"), max_length=1, null=True, blank=True, choices=[("L", _("Male")), ("P", _("Female"))])
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     address = models.TextField(_("address"), null=True, blank=True)
+    # Indexed by the composite (village, category) below.
     village = models.ForeignKey(
         "regions.Region", verbose_name=_("village"), null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", db_constraint=False,
+        related_name="+", db_constraint=False, db_index=False,
     )
     phone = models.CharField(_("phone"), max_length=16, null=True, blank=True)
     occupation = models.CharField(
@@ -167,7 +175,7 @@ class Person(models.Model):
         choices=[(k, v[0]) for k, v in vocab.OCCUPATIONS.items()],
     )
     category = models.CharField(
-        _("worker category"), max_length=32, null=True, blank=True, db_index=True,
+        _("worker category"), max_length=32, null=True, blank=True,
         choices=[(k, v[0]) for k, v in vocab.CATEGORIES.items()],
     )
     decile = models.SmallIntegerField(_("decile"), null=True, blank=True)

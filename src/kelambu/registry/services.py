@@ -247,23 +247,38 @@ def _staging_frame(batch: ImportBatch, original: pl.DataFrame, checked: pl.DataF
 
 
 def _promote(batch: ImportBatch) -> tuple[int, int]:
-    """Accepted rows of `batch` into Person and Household, set-based; returns (new, updated)."""
+    """Accepted rows of `batch` into Household and Person, set-based; returns (new, updated)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     b = batch.pk
     scale = batch.decile_scale
     cols = ", ".join(PERSON_VALUES)
-    keep_or_new = ", ".join(f"{c} = COALESCE(excluded.{c}, registry_person.{c})" for c in PERSON_VALUES if c not in ("name", "name_norm"))
+    sr_cols = ", ".join(f"sr.{c}" for c in PERSON_VALUES)
+    keep_or_new = ", ".join(
+        f"{c} = COALESCE(excluded.{c}, registry_person.{c})" for c in PERSON_VALUES + ["household_id"]
+        if c not in ("name", "name_norm")
+    )
     decile_update = (
         "decile = CASE WHEN excluded.decile IS NOT NULL THEN excluded.decile ELSE registry_person.decile END, "
         "decile_scale = CASE WHEN excluded.decile IS NOT NULL THEN excluded.decile_scale ELSE registry_person.decile_scale END"
     )
     accepted = "batch_id = %s AND status = 'accepted'"
+    # Each staged row with the household of its KK (households are upserted first).
+    staged = ("registry_sourcerecord sr LEFT JOIN registry_household h ON h.kk = sr.kk "
+              "WHERE sr.batch_id = %s AND sr.status = 'accepted'")
     with connection.cursor() as c:
-        # 1. People with a NIK: one NIK, one person; the newest list's values win where it has them.
+        # 1. Households by KK.
         c.execute(
-            f"INSERT INTO registry_person (nik, {cols}, decile, decile_scale, origin_record_id, last_batch_id, created_at, updated_at) "
-            f"SELECT nik, {cols}, decile, CASE WHEN decile IS NULL THEN NULL ELSE %s END, id, batch_id, %s, %s "
-            f"FROM registry_sourcerecord WHERE {accepted} AND nik IS NOT NULL "
+            "INSERT INTO registry_household (kk, village_id, created_at) "
+            f"SELECT kk, MIN(village_id), %s FROM registry_sourcerecord WHERE {accepted} AND kk IS NOT NULL "
+            "GROUP BY kk ON CONFLICT (kk) DO NOTHING",
+            [now, b],
+        )
+        # 2. People with a NIK: one NIK, one person; the newest list's values win where it has them.
+        c.execute(
+            f"INSERT INTO registry_person (nik, {cols}, household_id, decile, decile_scale, origin_record_id, "
+            "last_batch_id, created_at, updated_at) "
+            f"SELECT sr.nik, {sr_cols}, h.id, sr.decile, CASE WHEN sr.decile IS NULL THEN NULL ELSE %s END, sr.id, "
+            f"sr.batch_id, %s, %s FROM {staged} AND sr.nik IS NOT NULL "
             f"ON CONFLICT (nik) DO UPDATE SET name = excluded.name, name_norm = excluded.name_norm, {keep_or_new}, "
             f"{decile_update}, last_batch_id = excluded.last_batch_id, updated_at = excluded.updated_at",
             [scale, now, now, b],
@@ -273,50 +288,37 @@ def _promote(batch: ImportBatch) -> tuple[int, int]:
             f"WHERE p.nik = registry_sourcerecord.nik AND registry_sourcerecord.{accepted} AND registry_sourcerecord.nik IS NOT NULL",
             [b],
         )
-        # 2. People without a NIK: the same source's earlier row with the same record id is
+        # 3. People without a NIK: the same source's earlier row with the same record id is
         #    the same person; otherwise a new person (deduplication may merge them later).
         c.execute(
             "UPDATE registry_sourcerecord SET person_id = ("
             " SELECT prev.person_id FROM registry_sourcerecord prev JOIN registry_importbatch pb ON pb.id = prev.batch_id"
-            " WHERE prev.record_id = registry_sourcerecord.record_id AND pb.source = %s AND pb.dry_run = %s"
-            " AND prev.batch_id <> registry_sourcerecord.batch_id AND prev.person_id IS NOT NULL"
+            " WHERE prev.record_id = registry_sourcerecord.record_id AND prev.nik IS NULL AND pb.source = %s"
+            " AND pb.dry_run = %s AND prev.batch_id <> registry_sourcerecord.batch_id AND prev.person_id IS NOT NULL"
             " ORDER BY prev.batch_id DESC LIMIT 1)"
             f" WHERE {accepted} AND nik IS NULL AND record_id IS NOT NULL",
             [batch.source, False, b],
         )
         sets = ", ".join(f"{c_} = COALESCE(sr.{c_}, registry_person.{c_})" for c_ in PERSON_VALUES)
         c.execute(
-            f"UPDATE registry_person SET {sets}, "
+            f"UPDATE registry_person SET {sets}, household_id = COALESCE(h.id, registry_person.household_id), "
             "decile = COALESCE(sr.decile, registry_person.decile), "
             "decile_scale = CASE WHEN sr.decile IS NULL THEN registry_person.decile_scale ELSE %s END, "
             "last_batch_id = sr.batch_id, updated_at = %s "
-            "FROM registry_sourcerecord sr WHERE sr.person_id = registry_person.id "
-            "AND sr.batch_id = %s AND sr.status = 'accepted' AND sr.nik IS NULL",
+            f"FROM {staged} AND sr.nik IS NULL AND sr.person_id = registry_person.id",
             [scale, now, b],
         )
         c.execute(
-            f"INSERT INTO registry_person ({cols}, decile, decile_scale, origin_record_id, last_batch_id, created_at, updated_at) "
-            f"SELECT {cols}, decile, CASE WHEN decile IS NULL THEN NULL ELSE %s END, id, batch_id, %s, %s "
-            f"FROM registry_sourcerecord WHERE {accepted} AND nik IS NULL AND person_id IS NULL",
+            f"INSERT INTO registry_person ({cols}, household_id, decile, decile_scale, origin_record_id, last_batch_id, "
+            "created_at, updated_at) "
+            f"SELECT {sr_cols}, h.id, sr.decile, CASE WHEN sr.decile IS NULL THEN NULL ELSE %s END, sr.id, sr.batch_id, "
+            f"%s, %s FROM {staged} AND sr.nik IS NULL AND sr.person_id IS NULL",
             [scale, now, now, b],
         )
         c.execute(
             "UPDATE registry_sourcerecord SET person_id = p.id FROM registry_person p "
             f"WHERE p.origin_record_id = registry_sourcerecord.id AND registry_sourcerecord.{accepted} "
-            "AND registry_sourcerecord.person_id IS NULL",
-            [b],
-        )
-        # 3. Households by KK.
-        c.execute(
-            "INSERT INTO registry_household (kk, village_id, created_at) "
-            f"SELECT kk, MIN(village_id), %s FROM registry_sourcerecord WHERE {accepted} AND kk IS NOT NULL "
-            "GROUP BY kk ON CONFLICT (kk) DO NOTHING",
-            [now, b],
-        )
-        c.execute(
-            "UPDATE registry_person SET household_id = h.id FROM registry_household h "
-            "WHERE h.kk = registry_person.kk AND registry_person.last_batch_id = %s "
-            "AND (registry_person.household_id IS NULL OR registry_person.household_id <> h.id)",
+            "AND registry_sourcerecord.nik IS NULL AND registry_sourcerecord.person_id IS NULL",
             [b],
         )
         c.execute(
@@ -337,6 +339,7 @@ def _report(batch: ImportBatch, read, checked: pl.DataFrame, counts: dict, elaps
     flagged = (
         checked.filter(pl.col("issues").is_not_null()).select("_row", pl.col("issues").str.split(" ").alias("code"))
         .explode("code").group_by("code", maintain_order=True).head(per_code).sort("_row", "code")
+        .select("_row", "code")
     )
     examples = []
     for row, code in flagged.iter_rows():
