@@ -82,14 +82,18 @@ class SourceRecord(models.Model):
     and the history of what each list said."""
 
     # Indexed by the composite (batch, status, row) below, not on its own.
-    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="records", db_index=False)
+    batch = models.ForeignKey(
+        ImportBatch, on_delete=models.CASCADE, related_name="records", db_index=False, db_constraint=False,
+    )
     row = models.PositiveIntegerField(_("row"))
     record_id = models.CharField(_("record id"), max_length=100, null=True, blank=True)
     status = models.CharField(_("status"), max_length=8)  # accepted / rejected
     issues = models.CharField(_("issues"), max_length=300, null=True, blank=True)
     # The cells as the file had them, for rows with an issue (export of rejected rows).
     raw = models.TextField(_("original cells"), null=True, blank=True)
-    person = models.ForeignKey("Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="records")
+    person = models.ForeignKey(
+        "Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="records", db_constraint=False,
+    )
     nik = models.CharField("NIK", max_length=16, null=True, blank=True)
     kk = models.CharField("KK", max_length=16, null=True, blank=True)
     name = models.CharField(_("name"), max_length=255, null=True, blank=True)
@@ -158,7 +162,9 @@ class Person(models.Model):
 
     nik = models.CharField("NIK", max_length=16, unique=True, null=True, blank=True)
     kk = models.CharField("KK", max_length=16, null=True, blank=True)
-    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members")
+    household = models.ForeignKey(
+        Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="members", db_constraint=False,
+    )
     name = models.CharField(_("name"), max_length=255)
     name_norm = models.CharField(_("normalized name"), max_length=255)
     sex = models.CharField(_("sex"), max_length=1, null=True, blank=True, choices=[("L", _("Male")), ("P", _("Female"))])
@@ -180,11 +186,9 @@ class Person(models.Model):
     )
     decile = models.SmallIntegerField(_("decile"), null=True, blank=True)
     decile_scale = models.CharField(_("decile scale"), max_length=8, null=True, blank=True, choices=DecileScale.choices)
-    # The staged row this person was created from (links new people back in one statement).
-    origin_record = models.OneToOneField(
-        SourceRecord, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+    last_batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
     )
-    last_batch = models.ForeignKey(ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(_("created"))
     updated_at = models.DateTimeField(_("updated"))
 

@@ -24,7 +24,7 @@ from kelambu.lib import issues as catalogue
 from kelambu.lib.columns import FIELDS
 from kelambu.regions.services import region_index
 
-from .bulk import insert_frame
+from .bulk import insert_frame, keys_source
 from .models import DEFAULT_SCALE, BatchStatus, DecileScale, ImportBatch, Source
 from .reader import ImportRefused, ReaderLimits, read_list
 from .validate import ValidationContext, validate
@@ -38,7 +38,7 @@ DEFAULT_CATEGORY = {Source.P3KE: "informal", Source.DTSEN: "informal", Source.SP
 EXAMPLES_IN_REPORT = 200
 
 STAGED_COLUMNS = [
-    "batch_id", "row", "record_id", "status", "issues", "raw", "nik", "kk", "name", "name_norm", "sex",
+    "batch_id", "row", "record_id", "status", "issues", "raw", "person_id", "nik", "kk", "name", "name_norm", "sex",
     "birth_date", "address", "village_id", "decile", "occupation", "category", "phone",
 ]
 PERSON_VALUES = ["kk", "name", "name_norm", "sex", "birth_date", "address", "village_id", "phone", "occupation", "category"]
@@ -133,11 +133,18 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
                 # are simpler to reason about serialized.
                 with connection.cursor() as c:
                     c.execute("SELECT pg_advisory_xact_lock(7406201)")
-            insert_frame("registry_sourcerecord", staged, on_chunk=lambda d, t: progress("staging", d, t))
+                    # Room for the million-row GROUP BY and hash joins of promotion in memory.
+                    c.execute("SET LOCAL work_mem = '256MB'")
             new = updated = 0
-            if not batch.dry_run:
+            if batch.dry_run:
+                staged = staged.with_columns(person_id=pl.lit(None, dtype=pl.Int64))
+                insert_frame("registry_sourcerecord", staged, on_chunk=lambda d, t: progress("staging", d, t))
+            else:
+                staged, max_before = _assign_people(staged, batch)
+                insert_frame("registry_sourcerecord", staged, on_chunk=lambda d, t: progress("staging", d, t))
                 progress("promoting", 0, counts["accepted"])
-                new, updated = _promote(batch)
+                new = _promote(batch, max_before)
+                updated = counts["accepted"] - new
             elapsed = time.monotonic() - started
             batch.status = BatchStatus.DONE
             batch.rows, batch.accepted, batch.rejected, batch.warnings = (
@@ -240,96 +247,114 @@ def _staging_frame(batch: ImportBatch, original: pl.DataFrame, checked: pl.DataF
         pl.col("_row").alias("row"),
         "record_id", "status", "issues",
         raw.alias("raw"),
+        pl.lit(None, dtype=pl.Int64).alias("person_id"),
         "nik", "kk", "name", "name_norm", "sex", "birth_date", "address",
         pl.col("village_code").alias("village_id"),
         "decile", "occupation", "category", "phone",
     ).select(STAGED_COLUMNS)
 
 
-def _promote(batch: ImportBatch) -> tuple[int, int]:
-    """Accepted rows of `batch` into Household and Person, set-based; returns (new, updated)."""
+def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFrame, int]:
+    """Gives every accepted row its person id before staging, so staging carries the link
+    and promotion needs no pass to find it: the existing person with the row's NIK, or for a
+    row without a NIK the person of the same source's latest record with the same record id;
+    otherwise a new id above the current maximum (imports are serialized, see run_import).
+    New ids follow NIK order, so both the primary key and the NIK index grow in order.
+    Returns the frame and the maximum person id before this batch."""
+    accepted = pl.col("status") == "accepted"
+    rows = staged.filter(accepted)
+    niks = rows["nik"].drop_nulls().to_list()
+    record_ids = rows.filter(pl.col("nik").is_null())["record_id"].drop_nulls().unique().to_list()
+    with connection.cursor() as c:
+        known = []
+        if niks:
+            source, params = keys_source(niks)
+            c.execute(f"SELECT p.nik, p.id FROM {source} JOIN registry_person p ON p.nik = k.value", params)
+            known = c.fetchall()
+        previous = []
+        if record_ids:
+            source, params = keys_source(record_ids)
+            c.execute(
+                f"SELECT prev.record_id, prev.batch_id, prev.person_id FROM {source} "
+                "JOIN registry_sourcerecord prev ON prev.record_id = k.value "
+                "JOIN registry_importbatch pb ON pb.id = prev.batch_id "
+                "WHERE prev.nik IS NULL AND prev.person_id IS NOT NULL AND pb.source = %s AND pb.dry_run = %s",
+                params + [batch.source, False],
+            )
+            previous = c.fetchall()
+        c.execute("SELECT COALESCE(MAX(id), 0) FROM registry_person")
+        max_before = c.fetchone()[0]
+    by_nik = pl.DataFrame(known, schema={"nik": pl.Utf8, "_by_nik": pl.Int64}, orient="row")
+    by_record = (
+        pl.DataFrame(previous, schema={"_rid": pl.Utf8, "_b": pl.Int64, "_by_record": pl.Int64}, orient="row")
+        .sort("_b", descending=True).unique("_rid", keep="first").drop("_b")
+    )
+    staged = (
+        staged.with_columns(_rid=pl.when(accepted & pl.col("nik").is_null()).then(pl.col("record_id")))
+        .join(by_nik, on="nik", how="left", maintain_order="left")
+        .join(by_record, on="_rid", how="left", maintain_order="left")
+        .with_columns(_known=pl.when(accepted).then(pl.coalesce("_by_nik", "_by_record")))
+    )
+    fresh = accepted & pl.col("_known").is_null()
+    order = staged.select(pl.int_range(pl.len()).alias("_i"), fresh.alias("_fresh"), "nik").filter("_fresh")
+    order = order.sort("nik", nulls_last=True).with_columns(
+        _new=(pl.int_range(1, pl.len() + 1) + max_before).cast(pl.Int64)).select("_i", "_new")
+    staged = (
+        staged.with_row_index("_i").join(order.with_columns(pl.col("_i").cast(pl.UInt32)), on="_i", how="left",
+                                          maintain_order="left")
+        .with_columns(person_id=pl.coalesce("_known", "_new"))
+    )
+    return staged.select(STAGED_COLUMNS), max_before
+
+
+def _promote(batch: ImportBatch, max_before: int) -> int:
+    """Accepted rows of `batch` into Household and Person, set-based; returns the number of
+    new people (their ids are above `max_before`, given by _assign_people)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     b = batch.pk
     scale = batch.decile_scale
     cols = ", ".join(PERSON_VALUES)
     sr_cols = ", ".join(f"sr.{c}" for c in PERSON_VALUES)
-    keep_or_new = ", ".join(
-        f"{c} = COALESCE(excluded.{c}, registry_person.{c})" for c in PERSON_VALUES + ["household_id"]
-        if c not in ("name", "name_norm")
-    )
-    decile_update = (
-        "decile = CASE WHEN excluded.decile IS NOT NULL THEN excluded.decile ELSE registry_person.decile END, "
-        "decile_scale = CASE WHEN excluded.decile IS NOT NULL THEN excluded.decile_scale ELSE registry_person.decile_scale END"
-    )
-    accepted = "batch_id = %s AND status = 'accepted'"
     # Each staged row with the household of its KK (households are upserted first).
     staged = ("registry_sourcerecord sr LEFT JOIN registry_household h ON h.kk = sr.kk "
               "WHERE sr.batch_id = %s AND sr.status = 'accepted'")
     with connection.cursor() as c:
+        if connection.vendor == "postgresql":
+            # Fresh statistics, so the joins below are planned for a million rows, not for none.
+            c.execute("ANALYZE registry_sourcerecord")
         # 1. Households by KK.
         c.execute(
             "INSERT INTO registry_household (kk, village_id, created_at) "
-            f"SELECT kk, MIN(village_id), %s FROM registry_sourcerecord WHERE {accepted} AND kk IS NOT NULL "
+            "SELECT kk, MIN(village_id), %s FROM registry_sourcerecord "
+            "WHERE batch_id = %s AND status = 'accepted' AND kk IS NOT NULL "
             "GROUP BY kk ON CONFLICT (kk) DO NOTHING",
             [now, b],
         )
-        # 2. People with a NIK: one NIK, one person; the newest list's values win where it has them.
+        # 2. New people, in id order.
         c.execute(
-            f"INSERT INTO registry_person (nik, {cols}, household_id, decile, decile_scale, origin_record_id, "
-            "last_batch_id, created_at, updated_at) "
-            f"SELECT sr.nik, {sr_cols}, h.id, sr.decile, CASE WHEN sr.decile IS NULL THEN NULL ELSE %s END, sr.id, "
-            f"sr.batch_id, %s, %s FROM {staged} AND sr.nik IS NOT NULL "
-            f"ON CONFLICT (nik) DO UPDATE SET name = excluded.name, name_norm = excluded.name_norm, {keep_or_new}, "
-            f"{decile_update}, last_batch_id = excluded.last_batch_id, updated_at = excluded.updated_at",
-            [scale, now, now, b],
+            f"INSERT INTO registry_person (id, nik, {cols}, household_id, decile, decile_scale, last_batch_id, "
+            "created_at, updated_at) "
+            f"SELECT sr.person_id, sr.nik, {sr_cols}, h.id, sr.decile, CASE WHEN sr.decile IS NULL THEN NULL ELSE %s END, "
+            f"sr.batch_id, %s, %s FROM {staged} AND sr.person_id > %s ORDER BY sr.person_id",
+            [scale, now, now, b, max_before],
         )
+        new = c.rowcount
+        # 3. Known people: the newest list's values win where it has them; the rest stay.
+        keep = ", ".join(f"{col} = COALESCE(sr.{col}, registry_person.{col})" for col in PERSON_VALUES if col != "name")
         c.execute(
-            "UPDATE registry_sourcerecord SET person_id = p.id FROM registry_person p "
-            f"WHERE p.nik = registry_sourcerecord.nik AND registry_sourcerecord.{accepted} AND registry_sourcerecord.nik IS NOT NULL",
-            [b],
-        )
-        # 3. People without a NIK: the same source's earlier row with the same record id is
-        #    the same person; otherwise a new person (deduplication may merge them later).
-        c.execute(
-            "UPDATE registry_sourcerecord SET person_id = ("
-            " SELECT prev.person_id FROM registry_sourcerecord prev JOIN registry_importbatch pb ON pb.id = prev.batch_id"
-            " WHERE prev.record_id = registry_sourcerecord.record_id AND prev.nik IS NULL AND pb.source = %s"
-            " AND pb.dry_run = %s AND prev.batch_id <> registry_sourcerecord.batch_id AND prev.person_id IS NOT NULL"
-            " ORDER BY prev.batch_id DESC LIMIT 1)"
-            f" WHERE {accepted} AND nik IS NULL AND record_id IS NOT NULL",
-            [batch.source, False, b],
-        )
-        sets = ", ".join(f"{c_} = COALESCE(sr.{c_}, registry_person.{c_})" for c_ in PERSON_VALUES)
-        c.execute(
-            f"UPDATE registry_person SET {sets}, household_id = COALESCE(h.id, registry_person.household_id), "
+            f"UPDATE registry_person SET name = sr.name, {keep}, "
+            "household_id = COALESCE(h.id, registry_person.household_id), "
             "decile = COALESCE(sr.decile, registry_person.decile), "
             "decile_scale = CASE WHEN sr.decile IS NULL THEN registry_person.decile_scale ELSE %s END, "
             "last_batch_id = sr.batch_id, updated_at = %s "
-            f"FROM {staged} AND sr.nik IS NULL AND sr.person_id = registry_person.id",
-            [scale, now, b],
+            f"FROM {staged} AND sr.person_id <= %s AND sr.person_id = registry_person.id",
+            [scale, now, b, max_before],
         )
-        c.execute(
-            f"INSERT INTO registry_person ({cols}, household_id, decile, decile_scale, origin_record_id, last_batch_id, "
-            "created_at, updated_at) "
-            f"SELECT {sr_cols}, h.id, sr.decile, CASE WHEN sr.decile IS NULL THEN NULL ELSE %s END, sr.id, sr.batch_id, "
-            f"%s, %s FROM {staged} AND sr.nik IS NULL AND sr.person_id IS NULL",
-            [scale, now, now, b],
-        )
-        c.execute(
-            "UPDATE registry_sourcerecord SET person_id = p.id FROM registry_person p "
-            f"WHERE p.origin_record_id = registry_sourcerecord.id AND registry_sourcerecord.{accepted} "
-            "AND registry_sourcerecord.nik IS NULL AND registry_sourcerecord.person_id IS NULL",
-            [b],
-        )
-        c.execute(
-            "SELECT COUNT(*) FROM registry_person p JOIN registry_sourcerecord sr ON sr.id = p.origin_record_id "
-            "WHERE sr.batch_id = %s",
-            [b],
-        )
-        new = c.fetchone()[0]
-        c.execute(f"SELECT COUNT(DISTINCT person_id) FROM registry_sourcerecord WHERE {accepted}", [b])
-        touched = c.fetchone()[0]
-    return new, touched - new
+        if connection.vendor == "postgresql":
+            # Ids were given explicitly: move the identity sequence past them.
+            c.execute("SELECT setval(pg_get_serial_sequence('registry_person', 'id'), "
+                      "GREATEST((SELECT MAX(id) FROM registry_person), 1))")
+    return new
 
 
 def _report(batch: ImportBatch, read, checked: pl.DataFrame, counts: dict, elapsed: float) -> dict:

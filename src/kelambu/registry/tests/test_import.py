@@ -116,7 +116,7 @@ def test_hostile_files_are_refused_and_store_nothing(db, tmp_path, content, code
 
 
 def test_failure_during_promotion_leaves_no_partial_batch(db, p3ke, monkeypatch):
-    def broken(batch):
+    def broken(batch, max_before):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(services, "_promote", broken)
