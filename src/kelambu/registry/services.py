@@ -124,7 +124,11 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
     checked = validate(read.frame, _context(options))
     checked = _restrict_to_scope(checked, actor)
     counts = _count(checked)
+    examples = _examples(checked, read.headers, counts)
     staged = _staging_frame(batch, read.frame, checked)
+    # Only the staged frame goes on: a million-row import must not hold three copies.
+    del checked
+    read.frame = None
 
     try:
         with transaction.atomic():
@@ -151,7 +155,7 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
                 counts["rows"], counts["accepted"], counts["rejected"], counts["warnings"])
             batch.people_new, batch.people_updated = new, updated
             batch.finished_at = timezone.now()
-            batch.report = _report(batch, read, checked, counts, elapsed)
+            batch.report = _report(batch, read, examples, counts, elapsed)
             batch.save()
             audit(actor, "import.dry_run" if batch.dry_run else "import.done", batch,
                   summary=f"{batch.file_name}: {counts['accepted']} accepted, {counts['rejected']} rejected"
@@ -357,8 +361,7 @@ def _promote(batch: ImportBatch, max_before: int) -> int:
     return new
 
 
-def _report(batch: ImportBatch, read, checked: pl.DataFrame, counts: dict, elapsed: float) -> dict:
-    headers = read.headers
+def _examples(checked: pl.DataFrame, headers: dict, counts: dict) -> list[dict]:
     # A few rows per code, so one frequent problem does not hide the others.
     per_code = max(5, EXAMPLES_IN_REPORT // max(1, len(counts["issues"])))
     flagged = (
@@ -375,6 +378,11 @@ def _report(batch: ImportBatch, read, checked: pl.DataFrame, counts: dict, elaps
             "message_id": catalogue.row_message(code, row, header, "id"),
             "message_en": catalogue.row_message(code, row, header, "en"),
         })
+    return examples
+
+
+def _report(batch: ImportBatch, read, examples: list[dict], counts: dict, elapsed: float) -> dict:
+    headers = read.headers
     return {
         "batch": batch.pk, "file": batch.file_name, "source": batch.source, "sha256": batch.file_sha256,
         "format": read.format, "sheet": read.sheet, "encoding": read.encoding, "delimiter": read.delimiter,
