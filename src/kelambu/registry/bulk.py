@@ -36,9 +36,12 @@ def insert_frame(table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, 
                 ) as copy:
                     copy.write(buffer.getvalue())
             else:
-                placeholders = ", ".join(["%s"] * len(frame.columns))
-                cursor.executemany(
-                    f"INSERT INTO {qn(table)} ({columns}) VALUES ({placeholders})", chunk.iter_rows()
+                # The raw sqlite3 connection, in the same transaction: Django's executemany
+                # peeks at the rows through itertools.tee, which then buffers every row.
+                placeholders = ", ".join(["?"] * len(frame.columns))
+                connection.connection.executemany(
+                    f"INSERT INTO {qn(table)} ({columns}) VALUES ({placeholders})",
+                    zip(*(s.to_list() for s in chunk.get_columns())),
                 )
             done += chunk.height
             if on_chunk:
