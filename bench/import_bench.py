@@ -76,7 +76,7 @@ def naive_import(path: Path):
         header = [field_for_header(h) for h in next(reader)]
         for values in reader:
             rows += 1
-            row = {k: v.strip() or None for k, v in zip(header, values) if k}
+            row = {k: v.strip() or None for k, v in zip(header, values, strict=False) if k}
             info = parse_nik(row.get("nik") or "", today)
             if info is None or info.nik in seen or not row.get("name"):
                 continue

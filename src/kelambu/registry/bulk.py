@@ -41,7 +41,7 @@ def insert_frame(table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, 
                 placeholders = ", ".join(["?"] * len(frame.columns))
                 connection.connection.executemany(
                     f"INSERT INTO {qn(table)} ({columns}) VALUES ({placeholders})",
-                    zip(*(s.to_list() for s in chunk.get_columns())),
+                    zip(*(s.to_list() for s in chunk.get_columns()), strict=True),
                 )
             done += chunk.height
             if on_chunk:

@@ -15,9 +15,8 @@ from django.core.paginator import Paginator
 from django.db import close_old_connections, connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods
 
 from kelambu.accounts import access
@@ -29,7 +28,13 @@ from kelambu.registry import queries
 from kelambu.registry.exports import rejected_rows
 from kelambu.registry.models import BatchStatus, DecileScale, ImportBatch, Person, Source
 from kelambu.registry.reader import ImportRefused, load_mapping
-from kelambu.registry.services import ImportOptions, PersonCorrection, correct_person, run_import, start_import
+from kelambu.registry.services import (
+    ImportOptions,
+    PersonCorrection,
+    correct_person,
+    run_import,
+    start_import,
+)
 
 PAGE_SIZE = 50
 STAGE_LABELS = {
