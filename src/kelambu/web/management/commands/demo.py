@@ -25,7 +25,7 @@ DEMO_PASSWORD = "kelambu-demo"
 # and oil-palm farmers, Musi Rawas Utara's CSR-funded workers.
 DEMO_LISTS = [
     ("p3ke-musi-banyuasin.csv", "p3ke", ("16.06",), 100_000, 1606, ""),
-    ("desa-muara-enim.csv", "village", ("16.03",), 27_000, 1603, ""),
+    ("desa-muara-enim.csv", "village", ("16.03",), 29_000, 1603, ""),
     ("p3ke-muara-enim.csv", "p3ke", ("16.03",), 30_000, 16031, ""),
     ("dtsen-musi-rawas-utara.csv", "dtsen", ("16.13",), 35_000, 1613, ""),
     ("csr-pt-mms-musi-rawas-utara.xlsx", "sponsor", ("16.13",), 3_000, 16131, "PT MMS"),

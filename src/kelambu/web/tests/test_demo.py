@@ -1,0 +1,28 @@
+"""`kelambu demo` end to end at a small scale: setup, users, generated lists, imports,
+and safe to run twice."""
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from kelambu.audit.models import Event
+from kelambu.registry.models import ImportBatch, Person
+
+
+def test_demo_prepares_users_and_lists_and_is_idempotent(db, settings, tmp_path, capsys):
+    settings.DATA_DIR = tmp_path
+    call_command("demo", no_serve=True, scale=0.002)
+    out = capsys.readouterr().out
+    assert "kelambu-demo" in out and "dinsos.muba" in out
+    users = get_user_model().objects
+    assert users.get(username="dinsos.muba").region_id == "16.06"
+    assert users.get(username="csr.mms").sponsor_name == "PT MMS"
+    assert users.get(username="desa.sekayu").region_id.startswith("16.06.01.2")
+    batches = ImportBatch.objects.filter(status="done")
+    assert batches.count() == 5 and batches.filter(source="sponsor", sponsor_name="PT MMS").exists()
+    people = Person.objects.count()
+    assert people > 200
+    assert Event.objects.filter(action="import.done").count() == 5
+
+    call_command("demo", no_serve=True, scale=0.002)  # again: nothing changes
+    assert "already imported" in capsys.readouterr().out
+    assert ImportBatch.objects.count() == 5 and Person.objects.count() == people
