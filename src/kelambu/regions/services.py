@@ -66,6 +66,11 @@ def load_regions() -> dict[str, int]:
     counts = {label: Region.objects.filter(level=level).count() for level, label in
               [(Level.PROVINCE, "provinces"), (Level.REGENCY, "regencies"), (Level.DISTRICT, "districts"), (Level.VILLAGE, "villages")]}
     counts["splits"] = len(splits)
+    from kelambu.audit.services import record
+
+    record("system", "regions.load", object_type="regions.region", object_id="kemendagri-2025",
+           summary="Kemendagri region tree loaded: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
+           data=counts)
     return counts
 
 
