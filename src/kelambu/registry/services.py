@@ -53,7 +53,6 @@ class ImportOptions:
     sponsor_name: str = ""
     decile_scale: str | None = None
     file_name: str | None = None  # the name the user gave the file (uploads live under temp names)
-    extra: dict = field(default_factory=dict)
 
     def scale(self) -> str:
         return self.decile_scale or DEFAULT_SCALE.get(self.source, DecileScale.DTSEN)
