@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "kelambu.audit",
     "kelambu.regions",
     "kelambu.registry",
+    "kelambu.dedup",
     "kelambu.synth",
     "kelambu.web",
 ]

@@ -91,3 +91,19 @@ def batch_scope(user) -> Q | None:
     if role in (Role.REGENCY_OPERATOR, Role.BPJS_OFFICER) and user.region_id:
         return prefix_range("created_by__region_id", user.region_id) | Q(created_by=user)
     return Q(created_by=user)
+
+
+# Deduplication: regency operators run it over their regency; village operators may also
+# review pairs in their village (they know the people). Decisions write the registry.
+DEDUP_ROLES = {Role.ADMIN, Role.REGENCY_OPERATOR}
+REVIEW_ROLES = {Role.ADMIN, Role.REGENCY_OPERATOR, Role.VILLAGE_OPERATOR}
+
+
+def can_dedup(user) -> bool:
+    role = role_of(user)
+    return role in DEDUP_ROLES and (role == Role.ADMIN or bool(user.region_id))
+
+
+def can_review(user) -> bool:
+    role = role_of(user)
+    return role in REVIEW_ROLES and (role == Role.ADMIN or bool(user.region_id))

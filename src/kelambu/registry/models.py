@@ -154,6 +154,10 @@ class PersonQuerySet(models.QuerySet):
         scope = person_scope(user)
         return self.none() if scope is None else self.filter(scope)
 
+    def active(self) -> "PersonQuerySet":
+        """People who are not merged into another."""
+        return self.filter(merged_into__isnull=True)
+
 
 class Person(models.Model):
     """One person in the registry, whatever lists they came from (one NIK, one person).
@@ -188,6 +192,12 @@ class Person(models.Model):
     decile_scale = models.CharField(_("decile scale"), max_length=8, null=True, blank=True, choices=DecileScale.choices)
     last_batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+    )
+    # Set when deduplication found this record to be another person's (dedup.Merge keeps
+    # how to undo it). Imports send such a person's new rows to the survivor.
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+", db_constraint=False,
     )
     created_at = models.DateTimeField(_("created"))
     updated_at = models.DateTimeField(_("updated"))

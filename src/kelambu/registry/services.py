@@ -272,14 +272,17 @@ def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFra
         known = []
         if niks:
             source, params = keys_source(niks)
-            c.execute(f"SELECT p.nik, p.id FROM {source} JOIN registry_person p ON p.nik = k.value", params)
+            # A person merged into another (dedup) sends new rows to the survivor.
+            c.execute(f"SELECT p.nik, COALESCE(p.merged_into_id, p.id) FROM {source} "
+                      "JOIN registry_person p ON p.nik = k.value", params)
             known = c.fetchall()
         previous = []
         if record_ids:
             source, params = keys_source(record_ids)
             c.execute(
-                f"SELECT prev.record_id, prev.batch_id, prev.person_id FROM {source} "
+                f"SELECT prev.record_id, prev.batch_id, COALESCE(pp.merged_into_id, pp.id) FROM {source} "
                 "JOIN registry_sourcerecord prev ON prev.record_id = k.value "
+                "JOIN registry_person pp ON pp.id = prev.person_id "
                 "JOIN registry_importbatch pb ON pb.id = prev.batch_id "
                 "WHERE prev.nik IS NULL AND prev.person_id IS NOT NULL AND pb.source = %s AND pb.dry_run = %s",
                 params + [batch.source, False],
