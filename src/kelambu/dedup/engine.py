@@ -289,11 +289,15 @@ def score(people: pl.DataFrame, settings: MatchSettings | None = None,
     # predict from the trained model with them back on.
     trained = linker.misc.save_model_to_json()
     trained["retain_intermediate_calculation_columns"] = True
+    prior = trained.get("probability_two_random_records_match") or 0
+    if not 0 < prior < 1:
+        # No pair agreed on name, birth date and regency (a tiny list): one in a million.
+        trained["probability_two_random_records_match"] = 1e-6
     linker = Linker(table, trained, log_level=None)
     say("predict")
     t = time.perf_counter()
     predictions = linker.inference.predict(threshold_match_probability=settings.review_threshold)
-    pairs = pl.from_arrow(predictions.as_duckdbpyrelation().arrow())
+    pairs = predictions.as_duckdbpyrelation().pl()
     timings["predict"] = time.perf_counter() - t
     model = linker.misc.save_model_to_json()
     keep = ["match_probability", "match_weight"]

@@ -37,6 +37,10 @@ class ImportBatch(models.Model):
 
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
     sponsor_name = models.CharField(_("sponsor"), max_length=200, blank=True)
+    # For a list of people someone pays for (a sponsor's, a village's): the months paid,
+    # first day of the first and of the last month. The double-funding report reads them.
+    funded_from = models.DateField(_("funded from"), null=True, blank=True)
+    funded_to = models.DateField(_("funded to"), null=True, blank=True)
     file_name = models.CharField(_("file name"), max_length=255)
     file_sha256 = models.CharField(_("file SHA-256"), max_length=64, db_index=True)
     file_size = models.BigIntegerField(_("file size"), default=0)

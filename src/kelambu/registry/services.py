@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
@@ -53,6 +54,7 @@ class ImportOptions:
     sponsor_name: str = ""
     decile_scale: str | None = None
     file_name: str | None = None  # the name the user gave the file (uploads live under temp names)
+    funded_months: tuple[date, date] | None = None  # (first, last) month the list's people are paid for
 
     def scale(self) -> str:
         return self.decile_scale or DEFAULT_SCALE.get(self.source, DecileScale.DTSEN)
@@ -71,6 +73,7 @@ def check_can_import(actor, options: ImportOptions) -> None:
     if isinstance(actor, str):
         if options.source == Source.SPONSOR and not options.sponsor_name:
             raise ValueError("a sponsor list needs the sponsor's name (--sponsor)")
+        _check_months(options)
         return
     if not access.can_write(actor):
         raise PermissionDenied("This account may not import lists.")
@@ -83,6 +86,31 @@ def check_can_import(actor, options: ImportOptions) -> None:
         options.sponsor_name = actor.sponsor_name
     if options.source == Source.SPONSOR and not options.sponsor_name:
         raise ValueError("a sponsor list needs the sponsor's name (--sponsor)")
+    _check_months(options)
+
+
+def _check_months(options: ImportOptions) -> None:
+    if options.funded_months is None:
+        return
+    first, last = options.funded_months
+    if first.day != 1 or last.day != 1:
+        raise ValueError("funded months are given by their first day")
+    if last < first:
+        raise ValueError(f"the funded months end ({last:%Y-%m}) before they start ({first:%Y-%m})")
+    if (last.year - first.year) * 12 + last.month - first.month >= 120:
+        raise ValueError("funded months span ten years or more: check the dates")
+
+
+def parse_months(text: str) -> tuple[date, date]:
+    """'2026-01:2026-12' (or one month '2026-10') -> first days of the first and last month."""
+    parts = [p.strip() for p in (text or "").split(":")]
+    if len(parts) not in (1, 2) or not all(parts):
+        raise ValueError(f"months must read YYYY-MM or YYYY-MM:YYYY-MM, not {text!r}")
+    try:
+        months = [datetime.strptime(p, "%Y-%m").date() for p in parts]
+    except ValueError:
+        raise ValueError(f"months must read YYYY-MM or YYYY-MM:YYYY-MM, not {text!r}") from None
+    return months[0], months[-1]
 
 
 def start_import(path: Path, options: ImportOptions, actor) -> tuple[ImportBatch, bool]:
@@ -96,7 +124,10 @@ def start_import(path: Path, options: ImportOptions, actor) -> tuple[ImportBatch
         if previous:
             return previous, False
     batch = ImportBatch.objects.create(
-        source=options.source, sponsor_name=options.sponsor_name, file_name=(options.file_name or path.name)[:255],
+        source=options.source, sponsor_name=options.sponsor_name,
+        funded_from=options.funded_months[0] if options.funded_months else None,
+        funded_to=options.funded_months[1] if options.funded_months else None,
+        file_name=(options.file_name or path.name)[:255],
         file_sha256=sha, file_size=path.stat().st_size, sheet=options.sheet or "", decile_scale=options.scale(),
         dry_run=options.dry_run, status=BatchStatus.PENDING, created_by=actor if getattr(actor, "pk", None) else None,
     )

@@ -4,6 +4,7 @@ import getpass
 import json
 from pathlib import Path
 
+import polars as pl
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
@@ -11,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kelambu.dedup import services
+from kelambu.dedup import funding, services
 from kelambu.dedup.engine import MatchSettings
 from kelambu.regions.models import Region
 
@@ -27,6 +28,8 @@ class Command(BaseCommand):
         parser.add_argument("--report", type=Path, help="write the run's report as JSON here")
         parser.add_argument("--export-clusters", type=Path,
                             help="write one line per source record with its person (and proposed person) here")
+        parser.add_argument("--double-funding", type=Path,
+                            help="write the people funded twice for the same months here (CSV)")
         parser.add_argument("--no-auto-merge", action="store_true", help="queue every pair for review")
         parser.add_argument("--review-threshold", type=float, help="keep pairs at or above this probability")
         parser.add_argument("--auto-threshold", type=float, help="merge automatically at or above this probability")
@@ -85,6 +88,15 @@ class Command(BaseCommand):
             table.add_row(label, f"{report.get(key, 0):,}")
         console.print(table)
         console.print(f"{report['seconds'].get('total', 0)} s")
+        cases = funding.double_funding(region, settings)
+        report["double_funding"] = {
+            "confirmed": cases.filter(pl.col("status") == "confirmed").height,
+            "suspected": cases.filter(pl.col("status") == "suspected").height,
+        }
+        console.print(f"Pendanaan ganda / double funding: {report['double_funding']['confirmed']:,} pasti / confirmed, "
+                      f"{report['double_funding']['suspected']:,} dugaan / suspected")
+        if opts["double_funding"]:
+            cases.write_csv(opts["double_funding"])
         if opts["report"]:
             opts["report"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
         if opts["export_clusters"]:

@@ -16,7 +16,7 @@ from kelambu.lib.export import to_csv_bytes, to_xlsx_bytes
 from kelambu.registry.exports import rejected_rows
 from kelambu.registry.models import BatchStatus, DecileScale, Source
 from kelambu.registry.reader import ImportRefused, load_mapping
-from kelambu.registry.services import ImportOptions, import_list
+from kelambu.registry.services import ImportOptions, import_list, parse_months
 
 
 class Command(BaseCommand):
@@ -31,6 +31,8 @@ class Command(BaseCommand):
         parser.add_argument("--report", type=Path, help="write the report as JSON here")
         parser.add_argument("--rejected", type=Path, help="write the rejected rows here (.csv or .xlsx)")
         parser.add_argument("--sponsor", default="", help="the sponsor's name, for --source sponsor")
+        parser.add_argument("--months", help="months the list's people are paid for: YYYY-MM or YYYY-MM:YYYY-MM "
+                                               "(sponsor and village lists; read by the double-funding report)")
         parser.add_argument("--decile-scale", choices=DecileScale.values, help="override the source's decile scale")
         parser.add_argument("--user", help="import as this Kelambu user (scope and audit); default: the system")
 
@@ -44,9 +46,14 @@ class Command(BaseCommand):
             mapping = load_mapping(opts["mapping"]) if opts["mapping"] else None
         except ImportRefused as refusal:
             raise CommandError(f"{refusal.code}: {refusal.message_id}\n{refusal.message_en}") from None
+        try:
+            months = parse_months(opts["months"]) if opts["months"] else None
+        except ValueError as exc:
+            raise CommandError(f"--months: {exc}") from None
         options = ImportOptions(
             source=opts["source"], sheet=opts["sheet"], mapping=mapping, dry_run=opts["dry_run"],
             sponsor_name=opts["sponsor"], decile_scale=opts["decile_scale"], file_name=path.name,
+            funded_months=months,
         )
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True, disable=not console.is_terminal) as bar:

@@ -1,0 +1,102 @@
+"""Double funding: one person paid for twice in the same months, under different records.
+
+A funding span is a person, a funder and the months paid. Today spans come from lists that
+name whom someone pays for (a sponsor's list, a village roster) imported with their months
+(`kelambu import --months`); program memberships will add theirs here. A person counts as
+the survivor of any merge, so two records merged by deduplication are one person; a pair
+still waiting in the review queue (at or above the match threshold) makes a suspected case.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from django.db import connection
+
+from .engine import MatchSettings
+from .models import PairKind, PairStatus
+
+SPAN_SCHEMA = {"person_id": pl.Int64, "record_person_id": pl.Int64, "batch_id": pl.Int64, "funder": pl.Utf8,
+               "source": pl.Utf8, "start": pl.Date, "end": pl.Date}
+
+
+def funding_spans(region: str = "") -> pl.DataFrame:
+    """One row per (source record, funded months): the surviving person, the person the
+    record was filed under, the list, who pays and from when to when."""
+    where, params = "", []
+    if region:
+        where = " AND (p.village_id = %s OR (p.village_id >= %s AND p.village_id < %s))"
+        params = [region, region + ".", region + "/"]
+    with connection.cursor() as c:
+        c.execute(
+            "SELECT COALESCE(p.merged_into_id, p.id), p.id, b.id, "
+            "CASE WHEN b.sponsor_name <> '' THEN b.sponsor_name ELSE b.source END, b.source, "
+            "b.funded_from, b.funded_to FROM registry_sourcerecord sr "
+            "JOIN registry_importbatch b ON b.id = sr.batch_id "
+            "JOIN registry_person p ON p.id = sr.person_id "
+            f"WHERE sr.status = 'accepted' AND b.funded_from IS NOT NULL AND b.dry_run = %s{where}",
+            [False, *params],
+        )
+        rows = c.fetchall()
+    frame = pl.DataFrame([(*r[:5], str(r[5]), str(r[6])) for r in rows],
+                         schema={**SPAN_SCHEMA, "start": pl.Utf8, "end": pl.Utf8}, orient="row")
+    return frame.with_columns(pl.col("start", "end").str.to_date("%Y-%m-%d"))
+
+
+def _overlaps(spans: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Pairs of spans of one `key` from different lists whose months overlap."""
+    left = spans.with_row_index("i")
+    pairs = left.join(left, on=key, suffix="_b").filter(
+        (pl.col("i") < pl.col("i_b")) & (pl.col("batch_id") != pl.col("batch_id_b"))
+        & (pl.col("start") <= pl.col("end_b")) & (pl.col("start_b") <= pl.col("end"))
+    )
+    return pairs.with_columns(
+        pl.max_horizontal("start", "start_b").alias("overlap_from"),
+        pl.min_horizontal("end", "end_b").alias("overlap_to"),
+    )
+
+
+def double_funding(region: str = "", settings: MatchSettings | None = None) -> pl.DataFrame:
+    """The cases: `status` 'confirmed' (one person after merges, in two lists for the same
+    months under different records) or 'suspected' (two people a pending review pair says
+    are probably one), with both funders, the overlapping months and, when suspected, the
+    match probability."""
+    settings = settings or MatchSettings()
+    spans = funding_spans(region)
+    columns = {"status": pl.Utf8, "person_id": pl.Int64, "other_person_id": pl.Int64, "funder": pl.Utf8,
+               "other_funder": pl.Utf8, "batch_id": pl.Int64, "other_batch_id": pl.Int64,
+               "overlap_from": pl.Date, "overlap_to": pl.Date, "match_probability": pl.Float64}
+    if spans.is_empty():
+        return pl.DataFrame(schema=columns)
+    # Confirmed: the same surviving person; "under different records" = two source lists.
+    # A sponsor re-sending its list is not double funding: two funders, or two records.
+    confirmed = _overlaps(spans, "person_id").filter(
+        (pl.col("funder") != pl.col("funder_b")) | (pl.col("record_person_id") != pl.col("record_person_id_b"))
+    ).select(
+        pl.lit("confirmed").alias("status"), "person_id", pl.col("record_person_id_b").alias("other_person_id"),
+        "funder", pl.col("funder_b").alias("other_funder"), "batch_id", pl.col("batch_id_b").alias("other_batch_id"),
+        "overlap_from", "overlap_to", pl.lit(None, pl.Float64).alias("match_probability"),
+    )
+    # Suspected: two surviving people joined by an open pair above the match threshold.
+    with connection.cursor() as c:
+        c.execute("SELECT person_a_id, person_b_id, match_probability FROM dedup_pair "
+                  "WHERE status IN (%s, %s) AND kind IN (%s, %s) AND match_probability >= %s",
+                  [PairStatus.PENDING, PairStatus.DEFERRED, PairKind.MATCH, PairKind.NIK_TYPO,
+                   settings.match_threshold])
+        pending = pl.DataFrame(c.fetchall(), schema={"a": pl.Int64, "b": pl.Int64, "match_probability": pl.Float64},
+                               orient="row")
+    suspected = pl.DataFrame(schema=columns)
+    if not pending.is_empty():
+        a = spans.join(pending, left_on="person_id", right_on="a")
+        b = spans.rename({c: f"{c}_b" for c in spans.columns})
+        joined = a.join(b, left_on="b", right_on="person_id_b").filter(
+            (pl.col("start") <= pl.col("end_b")) & (pl.col("start_b") <= pl.col("end")))
+        suspected = joined.select(
+            pl.lit("suspected").alias("status"), "person_id", pl.col("b").alias("other_person_id"),
+            "funder", pl.col("funder_b").alias("other_funder"), "batch_id",
+            pl.col("batch_id_b").alias("other_batch_id"),
+            pl.max_horizontal("start", "start_b").alias("overlap_from"),
+            pl.min_horizontal("end", "end_b").alias("overlap_to"), "match_probability",
+        )
+    out = pl.concat([confirmed.cast(columns), suspected.cast(columns)])
+    return out.unique(["status", "person_id", "other_person_id", "batch_id", "other_batch_id"]).sort(
+        ["status", "person_id", "batch_id", "other_batch_id"])
