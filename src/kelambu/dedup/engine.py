@@ -100,6 +100,8 @@ class Scored:
     people: int
     timings: dict[str, float]
     levels: dict[str, list[str]]  # comparison -> level labels, in gamma order (index = gamma)
+    candidates: int = 0  # pairs the blocking rules produced (all scored)
+    candidate_pairs: pl.DataFrame | None = None  # id_l, id_r of those, when asked for
 
 
 def _check_input(people: pl.DataFrame) -> pl.DataFrame:
@@ -253,7 +255,7 @@ def level_labels(model: dict) -> dict[str, list[str]]:
 
 
 def score(people: pl.DataFrame, settings: MatchSettings | None = None,
-          progress: Callable[[str], None] | None = None) -> Scored:
+          progress: Callable[[str], None] | None = None, keep_candidates: bool = False) -> Scored:
     """Scores the candidate pairs of `people` and returns those at or above the review
     threshold."""
     import logging
@@ -296,6 +298,15 @@ def score(people: pl.DataFrame, settings: MatchSettings | None = None,
     linker = Linker(table, trained, log_level=None)
     say("predict")
     t = time.perf_counter()
+    # Blocked pairs first, to count them (predict reuses them from Splink's cache).
+    blocked = linker.inference.compute_blocked_pairs_for_predict().as_duckdbpyrelation()
+    candidates = blocked.aggregate("count(*)").fetchall()[0][0]
+    candidate_pairs = None
+    if keep_candidates:
+        candidate_pairs = blocked.pl().select(
+            pl.min_horizontal("join_key_l", "join_key_r").cast(pl.Int64).alias("id_l"),
+            pl.max_horizontal("join_key_l", "join_key_r").cast(pl.Int64).alias("id_r"),
+        )
     predictions = linker.inference.predict(threshold_match_probability=settings.review_threshold)
     pairs = predictions.as_duckdbpyrelation().pl()
     timings["predict"] = time.perf_counter() - t
@@ -307,7 +318,7 @@ def score(people: pl.DataFrame, settings: MatchSettings | None = None,
         pl.max_horizontal("unique_id_l", "unique_id_r").cast(pl.Int64).alias("id_r"),
         *keep,
     ).sort("id_l", "id_r")
-    return Scored(pairs, model, frame.height, timings, level_labels(model))
+    return Scored(pairs, model, frame.height, timings, level_labels(model), candidates, candidate_pairs)
 
 
 def clusters(ids: pl.Series, pairs: pl.DataFrame, threshold: float) -> pl.DataFrame:

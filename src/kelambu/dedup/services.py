@@ -138,7 +138,7 @@ def run_dedup(actor, region: str | None = None, settings: engine.MatchSettings |
     clusters = engine.clusters(people["id"], scored.pairs, settings.match_threshold) if people.height else None
     run.people = people.height
     run.records = _record_count(region)
-    run.pairs_scored = scored.pairs.height
+    run.pairs_scored = scored.candidates
     run.clusters = clusters["cluster"].n_unique() if clusters is not None else 0
     run.auto_merged = counts["auto_merged"]
     run.for_review = counts["for_review"]
@@ -150,6 +150,7 @@ def run_dedup(actor, region: str | None = None, settings: engine.MatchSettings |
         "records": run.records, "people": run.people, "pairs_scored": run.pairs_scored,
         "clusters": run.clusters, "auto_merged": run.auto_merged, "for_review": run.for_review,
         "nik_conflicts": run.nik_conflicts, "nik_typos": counts["nik_typos"], "kept_decisions": counts["kept"],
+        "pairs_kept": scored.pairs.height,
         "seconds": {k: round(v, 2) for k, v in timings.items()}, "run": run.pk, "region": region or None,
         "model": {"prior": scored.model.get("probability_two_random_records_match")} if scored.model else {},
     }

@@ -15,7 +15,7 @@ from django.db import transaction
 from kelambu.accounts.models import Role
 from kelambu.audit.services import record as audit
 from kelambu.regions.models import Region
-from kelambu.registry.services import ImportOptions, import_list
+from kelambu.registry.services import ImportOptions, import_list, parse_months
 from kelambu.synth.generate import generate, write
 
 DEMO_PASSWORD = "kelambu-demo"
@@ -23,12 +23,13 @@ DEMO_PASSWORD = "kelambu-demo"
 # (file, source, regencies, people, seed, sponsor): sized to hold the seed programs
 # (REFERENCE 2): Muba's 45,000 from P3KE deciles 1-3, Muara Enim's 26,775 village workers
 # and oil-palm farmers, Musi Rawas Utara's CSR-funded workers.
+# name, source, regencies, people, seed, sponsor, months paid (for lists of people someone pays for)
 DEMO_LISTS = [
-    ("p3ke-musi-banyuasin.csv", "p3ke", ("16.06",), 100_000, 1606, ""),
-    ("desa-muara-enim.csv", "village", ("16.03",), 29_000, 1603, ""),
-    ("p3ke-muara-enim.csv", "p3ke", ("16.03",), 30_000, 16031, ""),
-    ("dtsen-musi-rawas-utara.csv", "dtsen", ("16.13",), 35_000, 1613, ""),
-    ("csr-pt-mms-musi-rawas-utara.xlsx", "sponsor", ("16.13",), 3_000, 16131, "PT MMS"),
+    ("p3ke-musi-banyuasin.csv", "p3ke", ("16.06",), 100_000, 1606, "", None),
+    ("desa-muara-enim.csv", "village", ("16.03",), 29_000, 1603, "", "2026-10:2026-12"),
+    ("p3ke-muara-enim.csv", "p3ke", ("16.03",), 30_000, 16031, "", None),
+    ("dtsen-musi-rawas-utara.csv", "dtsen", ("16.13",), 35_000, 1613, "", None),
+    ("csr-pt-mms-musi-rawas-utara.xlsx", "sponsor", ("16.13",), 3_000, 16131, "PT MMS", "2026-01:2026-12"),
 ]
 
 
@@ -45,16 +46,19 @@ class Command(BaseCommand):
         users = self._users()
         folder = Path(settings.DATA_DIR) / "demo"
         folder.mkdir(parents=True, exist_ok=True)
-        for name, source, regencies, people, seed, sponsor in DEMO_LISTS:
+        for name, source, regencies, people, seed, sponsor, months in DEMO_LISTS:
             path = folder / name
             count = max(50, int(people * opts["scale"]))
             if not path.exists() or path.with_suffix(".size").read_text() != str(count):
                 result = generate(count, seed, regencies=regencies, source=source, duplicates=0.02, errors=0.01)
                 write(result, path, folder / (path.stem + ".truth.csv"))
                 path.with_suffix(".size").write_text(str(count))
-            batch, ran = import_list(path, ImportOptions(source=source, sponsor_name=sponsor, file_name=name), "demo")
+            options = ImportOptions(source=source, sponsor_name=sponsor, file_name=name,
+                                    funded_months=parse_months(months) if months else None)
+            batch, ran = import_list(path, options, "demo")
             state = "imported" if ran else "already imported"
             self.stdout.write(f"{name}: {state} as batch #{batch.pk} ({batch.accepted:,} accepted, {batch.rejected:,} rejected)")
+        self._dedup()
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, scope in users:
@@ -62,6 +66,22 @@ class Command(BaseCommand):
         if not opts["no_serve"]:
             self.stdout.write(f"\nKelambu: http://{opts['addr']}/")
             call_command("runserver", opts["addr"], use_reloader=False, insecure=True)
+
+    def _dedup(self):
+        """One deduplication run over the demo registry, again only after a new import."""
+        from kelambu.dedup.models import MatchRun, RunStatus
+        from kelambu.dedup.services import run_dedup
+        from kelambu.registry.models import BatchStatus, ImportBatch
+
+        last_run = MatchRun.objects.filter(status=RunStatus.DONE).order_by("-created_at").first()
+        last_import = ImportBatch.objects.filter(status=BatchStatus.DONE, dry_run=False).order_by("-finished_at").first()
+        if last_run and (not last_import or last_import.finished_at <= last_run.created_at):
+            self.stdout.write(f"deduplication: run #{last_run.pk} is up to date")
+            return
+        run = run_dedup("demo", "")
+        self.stdout.write(f"deduplication: run #{run.pk}: {run.auto_merged:,} merged automatically, "
+                          f"{run.for_review:,} pairs for review, {run.nik_conflicts:,} NIK conflicts "
+                          f"({run.report['seconds']['total']} s)")
 
     @transaction.atomic
     def _users(self):
