@@ -56,7 +56,8 @@ def person_history(person: Person) -> list[SourceRecord]:
 def household_members(person: Person, user) -> list[Person]:
     if not person.household_id:
         return []
-    return list(Person.objects.visible_to(user).filter(household_id=person.household_id).exclude(pk=person.pk))
+    return list(Person.objects.visible_to(user).active().filter(household_id=person.household_id)
+                .exclude(pk=person.pk))
 
 
 def region_path(code: str | None) -> str:
@@ -70,7 +71,7 @@ def region_path(code: str | None) -> str:
 
 def registry_totals() -> dict:
     return {
-        "people": Person.objects.count(),
+        "people": Person.objects.active().count(),
         "households": Household.objects.count(),
         "batches": ImportBatch.objects.filter(status="done", dry_run=False).count(),
     }
@@ -79,7 +80,8 @@ def registry_totals() -> dict:
 def people_per_regency() -> list[dict]:
     """People per regency and category: aggregates with no personal data, for every role."""
     counts = (
-        Person.objects.exclude(village_id=None).annotate(regency=Substr("village_id", 1, 5))
+        # Merged people are counted once, as their survivor.
+        Person.objects.active().exclude(village_id=None).annotate(regency=Substr("village_id", 1, 5))
         .values("regency", "category").annotate(n=Count("id")).order_by("regency")
     )
     names = dict(Region.objects.filter(level=Level.REGENCY).values_list("code", "name"))
