@@ -256,22 +256,24 @@ def _nik_conflicts(run: MatchRun, region: str) -> int:
     where, params = _region_sql(region, "p.village_id")
     with connection.cursor() as c:
         c.execute(
-            "SELECT sr.id, sr.person_id, sr.name_norm, sr.sex, sr.birth_date FROM registry_sourcerecord sr "
+            # Records of one person with one NIK (after a merge a person may hold records
+            # with two NIKs: those are the typo pair, not a conflict).
+            "SELECT sr.id, sr.person_id, sr.name_norm, sr.sex, sr.birth_date, sr.nik FROM registry_sourcerecord sr "
             "JOIN registry_person p ON p.id = sr.person_id "
             "WHERE sr.status = 'accepted' AND sr.nik IS NOT NULL AND p.merged_into_id IS NULL "
-            f"AND p.id IN (SELECT person_id FROM registry_sourcerecord WHERE status = 'accepted' "
-            f"AND nik IS NOT NULL GROUP BY person_id HAVING COUNT(*) > 1){where}",
+            "AND sr.nik IN (SELECT nik FROM registry_sourcerecord WHERE status = 'accepted' "
+            f"AND nik IS NOT NULL GROUP BY nik HAVING COUNT(*) > 1){where}",
             params,
         )
-        rows = [(r[0], r[1], r[2], r[3], None if r[4] is None else str(r[4])) for r in c.fetchall()]
+        rows = [(r[0], r[1], r[2], r[3], None if r[4] is None else str(r[4]), r[5]) for r in c.fetchall()]
     if not rows:
         return 0
     recs = pl.DataFrame(rows, schema={"rid": pl.Int64, "person": pl.Int64, "name": pl.Utf8, "sex": pl.Utf8,
-                                      "dob": pl.Utf8}, orient="row", infer_schema_length=None)
+                                      "dob": pl.Utf8, "nik": pl.Utf8}, orient="row", infer_schema_length=None)
     recs = recs.with_columns(match_name_expr(pl.col("name")).str.split(" ").alias("words"))
-    first = recs.sort("rid").group_by("person").first()
+    first = recs.sort("rid").group_by("person", "nik").first()
     found = (
-        recs.join(first, on="person", suffix="_a")
+        recs.join(first, on=["person", "nik"], suffix="_a")
         .filter(pl.col("rid") != pl.col("rid_a"))
         # Import rejects a row whose sex or birth date contradicts its NIK and fills them
         # from the NIK when the list has none, so under one NIK they always agree: what is

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import views, views_dedup
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,4 +18,12 @@ urlpatterns = [
     path("impor/<int:pk>/laporan.json", views.batch_report, name="batch_report"),
     path("impor/<int:pk>/ditolak.<str:fmt>", views.batch_rejected, name="batch_rejected"),
     path("wilayah/", views.regions_summary, name="regions_summary"),
+    path("pemadanan/", views_dedup.run_list, name="dedup_runs"),
+    path("pemadanan/<int:pk>/", views_dedup.run_detail, name="dedup_run"),
+    path("pemadanan/proses/<str:token>/", views_dedup.run_progress, name="dedup_progress"),
+    path("pemadanan/proses/<str:token>/status.json", views_dedup.run_status, name="dedup_status"),
+    path("pemadanan/tinjau/", views_dedup.queue, name="dedup_queue"),
+    path("pemadanan/pasangan/<int:pk>/", views_dedup.pair_detail, name="dedup_pair"),
+    path("pemadanan/penggabungan/", views_dedup.merge_list, name="dedup_merges"),
+    path("pemadanan/penggabungan/<int:pk>/batalkan/", views_dedup.merge_undo, name="dedup_merge_undo"),
 ]

@@ -129,6 +129,7 @@ def person_detail(request, pk):
         "village_path": queries.region_path(person.village_id),
         "can_edit": access.can_write(request.user), "show_nik": show_nik,
         "history": queries.person_history(person),
+        "merged_into": person.merged_into if person.merged_into_id else None,
     })
 
 

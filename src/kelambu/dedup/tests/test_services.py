@@ -204,3 +204,13 @@ def test_a_failed_run_is_recorded_and_changes_nothing(synthetic, monkeypatch):
     assert run.status == RunStatus.FAILED and "disk full" in run.error_message
     assert not Pair.objects.exists() and not Merge.objects.exists()
     assert not Person.objects.filter(merged_into__isnull=False).exists()
+
+
+def test_a_merged_nik_typo_is_not_a_nik_conflict(tmp_path, personas):
+    _import(tmp_path, "a.csv", [_person("1606011203800001", "Herman", "L", "12/03/1980"),
+                                _person("1606011203800002", "Harman", "L", "12/03/1980", row="b")])
+    a, b = Person.objects.order_by("pk")
+    pair = Pair.objects.create(kind=PairKind.NIK_TYPO, person_a=a, person_b=b, match_probability=0.99)
+    services.decide(pair, "accept", personas["admin"])
+    run = services.run_dedup("test", "16.06", FAST)
+    assert run.nik_conflicts == 0
