@@ -43,11 +43,11 @@ def funding_spans(region: str = "") -> pl.DataFrame:
 
 
 def _overlaps(spans: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Pairs of spans of one `key` from different lists whose months overlap."""
+    """Pairs of spans of one `key` whose months overlap (two records of one list count:
+    a list that names one person twice pays for them twice)."""
     left = spans.with_row_index("i")
     pairs = left.join(left, on=key, suffix="_b").filter(
-        (pl.col("i") < pl.col("i_b")) & (pl.col("batch_id") != pl.col("batch_id_b"))
-        & (pl.col("start") <= pl.col("end_b")) & (pl.col("start_b") <= pl.col("end"))
+        (pl.col("i") < pl.col("i_b")) & (pl.col("start") <= pl.col("end_b")) & (pl.col("start_b") <= pl.col("end"))
     )
     return pairs.with_columns(
         pl.max_horizontal("start", "start_b").alias("overlap_from"),
@@ -68,9 +68,10 @@ def double_funding(region: str = "", settings: MatchSettings | None = None) -> p
     if spans.is_empty():
         return pl.DataFrame(schema=columns)
     # Confirmed: the same surviving person; "under different records" = two source lists.
-    # A sponsor re-sending its list is not double funding: two funders, or two records.
+    # A sponsor re-sending its list is not double funding: two funders, or one list naming
+    # the person twice.
     confirmed = _overlaps(spans, "person_id").filter(
-        (pl.col("funder") != pl.col("funder_b")) | (pl.col("record_person_id") != pl.col("record_person_id_b"))
+        (pl.col("funder") != pl.col("funder_b")) | (pl.col("batch_id") == pl.col("batch_id_b"))
     ).select(
         pl.lit("confirmed").alias("status"), "person_id", pl.col("record_person_id_b").alias("other_person_id"),
         "funder", pl.col("funder_b").alias("other_funder"), "batch_id", pl.col("batch_id_b").alias("other_batch_id"),

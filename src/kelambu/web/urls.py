@@ -26,4 +26,5 @@ urlpatterns = [
     path("pemadanan/pasangan/<int:pk>/", views_dedup.pair_detail, name="dedup_pair"),
     path("pemadanan/penggabungan/", views_dedup.merge_list, name="dedup_merges"),
     path("pemadanan/penggabungan/<int:pk>/batalkan/", views_dedup.merge_undo, name="dedup_merge_undo"),
+    path("pemadanan/pendanaan-ganda/", views_dedup.double_funding, name="dedup_funding"),
 ]

@@ -7,6 +7,7 @@ services (run_dedup, decide, unmerge), which check access again.
 import uuid
 from datetime import timedelta
 
+import polars as pl
 from django import forms
 from django.conf import settings
 from django.contrib import messages
@@ -16,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import close_old_connections, connection
 from django.db.models import F, Q
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -39,7 +40,7 @@ from kelambu.dedup.models import (
 )
 from kelambu.lib.nik import mask_nik
 from kelambu.regions.models import Region
-from kelambu.registry.models import prefix_range
+from kelambu.registry.models import ImportBatch, Person, prefix_range
 
 PAGE_SIZE = 50
 PROVINCE = "16"
@@ -446,3 +447,48 @@ def merge_undo(request, pk):
     else:
         messages.success(request, _("Merge undone: the two people are separate again and the pair waits for review."))
     return redirect(_safe_next(request, fallback))
+
+
+def _funding_region(user) -> str:
+    """The region whose double funding a reviewer sees ("" for an admin: everyone)."""
+    return access.region_prefix(user) or ""
+
+
+@login_required
+def double_funding(request):
+    """People paid for twice for the same months, confirmed or suspected, in the user's
+    area; as a page or (?format=csv) a download."""
+    from kelambu.dedup.funding import double_funding as find
+    from kelambu.lib.export import to_csv_bytes
+
+    _require_review(request.user)
+    cases = find(_funding_region(request.user))
+    visible = set(Person.objects.visible_to(request.user).filter(
+        pk__in=set(cases["person_id"].to_list()) | set(cases["other_person_id"].to_list())
+    ).values_list("pk", flat=True)) if cases.height else set()
+    cases = cases.filter(pl.col("person_id").is_in(list(visible)) & pl.col("other_person_id").is_in(list(visible)))
+    confirmed = cases.filter(pl.col("status") == "confirmed").height
+    suspected = cases.height - confirmed
+    status = request.GET.get("status", "")
+    if status in ("confirmed", "suspected"):
+        cases = cases.filter(pl.col("status") == status)
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(to_csv_bytes(cases.with_columns(pl.all().cast(pl.Utf8))), content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="pendanaan-ganda.csv"'
+        return response
+    names = dict(Person.objects.filter(pk__in=visible).values_list("pk", "name"))
+    batches = {b.pk: b for b in ImportBatch.objects.filter(
+        pk__in=set(cases["batch_id"].to_list()) | set(cases["other_batch_id"].to_list()))}
+
+    def funder(batch) -> str:
+        # A sponsor by its name; a village roster and other lists by their kind.
+        return (batch.sponsor_name or batch.get_source_display()) if batch else ""
+
+    rows = [{**row, "name": names.get(row["person_id"], ""), "other_name": names.get(row["other_person_id"], ""),
+             "batch": batches.get(row["batch_id"]), "other_batch": batches.get(row["other_batch_id"]),
+             "funder": funder(batches.get(row["batch_id"])), "other_funder": funder(batches.get(row["other_batch_id"])),
+             "percent": None if row["match_probability"] is None else round(100 * row["match_probability"], 1)}
+            for row in cases.head(500).iter_rows(named=True)]
+    return render(request, "web/dedup/funding.html", {
+        "rows": rows, "total": cases.height, "status": status, "confirmed": confirmed, "suspected": suspected,
+    })

@@ -106,3 +106,18 @@ def test_cli_reports_double_funding(tmp_path):
     assert out.read_text().startswith("status,person_id")
     with pytest.raises(CommandError, match="unknown region"):
         call_command("dedup", "--region", "99.99")
+
+
+def test_one_list_naming_a_person_twice(tmp_path, personas):
+    from kelambu.dedup import services
+
+    _list(tmp_path, "a.csv", [SITI, ("A9", "", "Sity Aminah", "P", "05-01-1990", "16.06.01.2001")], "PT Alpha",
+          "2026-01:2026-03")
+    siti = Person.objects.get(nik="1606014501900001")
+    other = Person.objects.get(name="Sity Aminah")
+    pair = Pair.objects.create(kind=PairKind.MATCH, person_a=siti, person_b=other, match_probability=0.97)
+    assert funding.double_funding()["status"].to_list() == ["suspected"]
+    services.decide(pair, "accept", personas["muba"])
+    cases = funding.double_funding()
+    assert cases["status"].to_list() == ["confirmed"]
+    assert cases["funder"].to_list() == ["PT Alpha"] and cases["other_funder"].to_list() == ["PT Alpha"]

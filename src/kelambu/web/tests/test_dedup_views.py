@@ -294,3 +294,34 @@ def test_progress_endpoint(client, personas):
     assert client.get(reverse("dedup_progress", args=["abc"])).status_code == 200
     client.force_login(personas["muaraenim"])  # another user's run
     assert client.get(reverse("dedup_status", args=["abc"])).status_code == 404
+
+
+def test_double_funding_page(client, personas, tmp_path):
+    import csv as _csv
+
+    from kelambu.registry.services import ImportOptions, import_list, parse_months
+
+    def listing(name, sponsor, rows):
+        path = tmp_path / name
+        with path.open("w", newline="") as f:
+            w = _csv.writer(f)
+            w.writerow(["ID", "NIK", "Nama", "JK", "Tanggal Lahir", "Kode Desa"])
+            w.writerows(rows)
+        import_list(path, ImportOptions(source="sponsor", sponsor_name=sponsor,
+                                        funded_months=parse_months("2026-01:2026-12")), "test")
+
+    siti = ("A1", "1606014501900001", "Siti Aminah", "P", "05-01-1990", "16.06.01.2001")
+    listing("a.csv", "PT Alpha", [siti])
+    listing("b.csv", "PT Beta", [siti, ("B2", "1606011203800001", "Budi", "L", "12-03-1980", "16.06.01.2001")])
+    client.force_login(personas["muba"])
+    page = client.get("/pemadanan/pendanaan-ganda/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Siti Aminah" in body and "PT Alpha" in body and "PT Beta" in body
+    csv_page = client.get("/pemadanan/pendanaan-ganda/?format=csv")
+    assert csv_page["Content-Type"].startswith("text/csv") and b"confirmed" in csv_page.content
+    # Another regency's operator sees none of it; the public not even the page.
+    client.force_login(personas["muaraenim"])
+    assert "Siti Aminah" not in client.get("/pemadanan/pendanaan-ganda/").content.decode()
+    client.force_login(personas["public"])
+    assert client.get("/pemadanan/pendanaan-ganda/").status_code == 403

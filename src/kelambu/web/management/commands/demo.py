@@ -58,6 +58,7 @@ class Command(BaseCommand):
             batch, ran = import_list(path, options, "demo")
             state = "imported" if ran else "already imported"
             self.stdout.write(f"{name}: {state} as batch #{batch.pk} ({batch.accepted:,} accepted, {batch.rejected:,} rejected)")
+        self._second_sponsor(folder)
         self._dedup()
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
@@ -66,6 +67,24 @@ class Command(BaseCommand):
         if not opts["no_serve"]:
             self.stdout.write(f"\nKelambu: http://{opts['addr']}/")
             call_command("runserver", opts["addr"], use_reloader=False, insecure=True)
+
+    def _second_sponsor(self, folder: Path):
+        """Another Musi Rawas Utara company whose list names 40 workers PT MMS already pays
+        for, from July: the double-funding report has something real to show."""
+        import polars as pl
+
+        name = "csr-pt-sawit-musi-rawas-utara.csv"
+        path = folder / name
+        if not path.exists():
+            # The PT MMS list again, from its seed and size (generation is deterministic).
+            count = int((folder / "csr-pt-mms-musi-rawas-utara.size").read_text())
+            mms = generate(count, 16131, regencies=("16.13",), source="sponsor", duplicates=0.02, errors=0.01).records
+            own = generate(160, 16132, regencies=("16.13",), source="sponsor").records
+            pl.concat([mms.head(40).select(own.columns), own]).write_csv(path)
+        options = ImportOptions(source="sponsor", sponsor_name="PT Sawit Lestari", file_name=name,
+                                funded_months=parse_months("2026-07:2026-12"))
+        batch, ran = import_list(path, options, "demo")
+        self.stdout.write(f"{name}: {'imported' if ran else 'already imported'} as batch #{batch.pk}")
 
     def _dedup(self):
         """One deduplication run over the demo registry, again only after a new import."""
