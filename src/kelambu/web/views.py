@@ -59,7 +59,7 @@ def home(request):
     context = {"totals": totals, "can_see_people": access.can_see_people(request.user),
                "can_write": access.can_write(request.user)}
     if access.can_see_people(request.user):
-        visible = Person.objects.visible_to(request.user)
+        visible = Person.objects.visible_to(request.user).active()
         context["visible_count"] = visible.count()
         scope = access.batch_scope(request.user)
         context["recent_batches"] = ImportBatch.objects.filter(scope)[:5] if scope is not None else []
@@ -97,7 +97,8 @@ def person_list(request):
     if not access.can_see_people(request.user):
         raise PermissionDenied
     form = SearchForm(request.GET or None)
-    people = Person.objects.visible_to(request.user).select_related("village")
+    # A merged person is found as its survivor (its own page still opens, with a notice).
+    people = Person.objects.visible_to(request.user).active().select_related("village")
     if form.is_valid():
         people = queries.search_people(people, **form.cleaned_data)
     page = Paginator(people.order_by("name_norm", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
