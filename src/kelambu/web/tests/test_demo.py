@@ -18,11 +18,18 @@ def test_demo_prepares_users_and_lists_and_is_idempotent(db, settings, tmp_path,
     assert users.get(username="csr.mms").sponsor_name == "PT MMS"
     assert users.get(username="desa.sekayu").region_id.startswith("16.06.01.2")
     batches = ImportBatch.objects.filter(status="done")
-    assert batches.count() == 5 and batches.filter(source="sponsor", sponsor_name="PT MMS").exists()
+    assert batches.count() == 6 and batches.filter(source="sponsor", sponsor_name="PT MMS").exists()
     people = Person.objects.count()
     assert people > 200
-    assert Event.objects.filter(action="import.done").count() == 5
+    assert Event.objects.filter(action="import.done").count() == 6
+    # The registry was deduplicated, and the two companies' lists overlap.
+    from kelambu.dedup.funding import double_funding
+    from kelambu.dedup.models import MatchRun
+
+    assert MatchRun.objects.filter(status="done").count() == 1
+    assert double_funding().filter(status="confirmed").height > 0
 
     call_command("demo", no_serve=True, scale=0.002)  # again: nothing changes
     assert "already imported" in capsys.readouterr().out
-    assert ImportBatch.objects.count() == 5 and Person.objects.count() == people
+    assert ImportBatch.objects.count() == 6 and Person.objects.count() == people
+    assert MatchRun.objects.count() == 1  # up to date: not run again
