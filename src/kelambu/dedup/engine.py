@@ -45,7 +45,10 @@ COMPARISONS = ("nik", "name", "birth_date", "sex", "household", "phone")
 # do to one person's record: see the module docstring and docs/guide/dedup.md.
 M_PROBABILITIES: dict[str, tuple[float, ...]] = {
     # one digit or a swap apart; different (a wrong NIK is common in lists)
-    "nik": (0.30, 0.70),
+    # one digit or a swap apart; issued in the same district while living in different
+    # districts (a NIK never changes when its holder moves); different (a wrong NIK is
+    # common in lists)
+    "nik": (0.30, 0.10, 0.60),
     # same key; same words in another order; core similar >= 0.92; one name's words all in
     # the other's ("Yudi" / "Yudi Adi"); same initials and first word ("Sity H." / "Sity
     # Hamidah"); an uncommon word in common; core similar >= 0.80; different (nicknames)
@@ -61,7 +64,7 @@ M_PROBABILITIES: dict[str, tuple[float, ...]] = {
 # Fixed u probabilities for levels whose chance agreement random pairs misjudge.
 FIXED_U: dict[tuple[str, int], float] = {
     ("nik", 0): 0.10,
-    ("nik", 1): 0.90,
+    ("nik", 2): 0.90,
     ("phone", 0): 0.50,
 }
 # u for levels so rare among different people that the random sample may hold none of them
@@ -181,10 +184,10 @@ def _levels(settings: MatchSettings):
             kw = {"m_probability": m[name][i]}
             if (name, i) in FIXED_U:
                 kw.update(u_probability=FIXED_U[(name, i)], fix_u_probability=True)
-            elif (name, i) in UNSEEN_U:
-                kw.update(u_probability=UNSEEN_U[(name, i)])  # replaced when sampled
                 if name == "phone" and i == 0:
                     kw.update(fix_m_probability=True)
+            elif (name, i) in UNSEEN_U:
+                kw.update(u_probability=UNSEEN_U[(name, i)])  # replaced when sampled
             configured.append(level.configure(**kw))
         return cl.CustomComparison(
             comparison_levels=[cll.NullLevel(null_col), *configured], output_column_name=name,
@@ -194,6 +197,10 @@ def _levels(settings: MatchSettings):
     return [
         comparison("nik", "nik", [
             cll.DamerauLevenshteinLevel("nik", 1).configure(label_for_charts="one digit or a swap apart"),
+            # Only for people living in different districts: for neighbours the district of
+            # issue mostly repeats where they live, which the household comparison counts.
+            custom('substr("nik_l", 1, 6) = substr("nik_r", 1, 6) AND "district_l" <> "district_r"',
+                   "issued in the same district, living elsewhere"),
             cll.ElseLevel().configure(label_for_charts="different"),
         ]),
         comparison("name", "name_key", [

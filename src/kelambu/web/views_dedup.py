@@ -66,6 +66,7 @@ LEVEL_LABELS = {
     "different": gettext_lazy("different"),
     "missing": gettext_lazy("missing on one side"),
     "one digit or a swap apart": gettext_lazy("one digit or a swap apart"),
+    "issued in the same district, living elsewhere": gettext_lazy("issued in the same district, living elsewhere"),
     "same words, other order": gettext_lazy("same words, other order"),
     "very similar": gettext_lazy("very similar"),
     "one name inside the other": gettext_lazy("one name inside the other"),
