@@ -121,3 +121,13 @@ def test_one_list_naming_a_person_twice(tmp_path, personas):
     cases = funding.double_funding()
     assert cases["status"].to_list() == ["confirmed"]
     assert cases["funder"].to_list() == ["PT Alpha"] and cases["other_funder"].to_list() == ["PT Alpha"]
+
+
+def test_cli_runs_as_a_user_in_their_scope(tmp_path, personas):
+    _list(tmp_path, "a.csv", [SITI, BUDI], "PT Alpha", "2026-01:2026-06")
+    with pytest.raises(CommandError, match="No such user"):
+        call_command("dedup", "--user", "nobody")
+    with pytest.raises(CommandError, match="16.03"):
+        call_command("dedup", "--user", "dinsos.muba", "--region", "16.03")
+    call_command("dedup", "--user", "dinsos.muba", "--report", str(tmp_path / "r.json"))
+    assert json.loads((tmp_path / "r.json").read_text())["region"] == "16.06"

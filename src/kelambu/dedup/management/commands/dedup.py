@@ -1,17 +1,16 @@
 """kelambu dedup [--region CODE] [--report FILE.json] [--export-clusters FILE.csv]"""
 
-import getpass
 import json
 from pathlib import Path
 
 import polars as pl
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kelambu.accounts.cli import command_actor
 from kelambu.dedup import funding, services
 from kelambu.dedup.engine import MatchSettings
 from kelambu.regions.models import Region
@@ -38,7 +37,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         console = Console()
-        actor = self._actor(opts["user"])
+        actor = command_actor(opts["user"])
         region = (opts["region"] or "").strip()
         if region and not Region.objects.filter(code=region).exists():
             raise CommandError(f"Wilayah tidak dikenal / unknown region: {region}")
@@ -103,10 +102,3 @@ class Command(BaseCommand):
             rows = services.export_clusters(opts["export_clusters"], region)
             console.print(f"{rows:,} rekaman / records -> {opts['export_clusters']}")
 
-    def _actor(self, username):
-        if not username:
-            return f"cli:{getpass.getuser()}"
-        try:
-            return get_user_model().objects.get(username=username)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"No such user / pengguna tidak ada: {username}") from None

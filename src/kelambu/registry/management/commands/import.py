@@ -1,16 +1,15 @@
 """kelambu import PATH --source {p3ke,dtsen,village,sponsor,other} [...]"""
 
-import getpass
 import json
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kelambu.accounts.cli import command_actor
 from kelambu.lib import issues as catalogue
 from kelambu.lib.export import to_csv_bytes, to_xlsx_bytes
 from kelambu.registry.exports import rejected_rows
@@ -41,7 +40,7 @@ class Command(BaseCommand):
         path: Path = opts["path"]
         if not path.is_file():
             raise CommandError(f"File not found / berkas tidak ada: {path}")
-        actor = self._actor(opts["user"])
+        actor = command_actor(opts["user"])
         try:
             mapping = load_mapping(opts["mapping"]) if opts["mapping"] else None
         except ImportRefused as refusal:
@@ -84,13 +83,6 @@ class Command(BaseCommand):
             opts["rejected"].write_bytes(data)
             console.print(f"{frame.height} baris ditolak / rejected rows -> {opts['rejected']}")
 
-    def _actor(self, username):
-        if not username:
-            return f"cli:{getpass.getuser()}"
-        try:
-            return get_user_model().objects.get(username=username)
-        except get_user_model().DoesNotExist:
-            raise CommandError(f"No such user / pengguna tidak ada: {username}") from None
 
     def _print(self, console, report):
         table = Table(title=f"Batch #{report['batch']} {report['file']}" + (" (dry run)" if report["dry_run"] else ""))
