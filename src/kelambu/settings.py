@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "kelambu.regions",
     "kelambu.registry",
     "kelambu.dedup",
+    "kelambu.rules",
     "kelambu.synth",
     "kelambu.web",
 ]
@@ -168,3 +169,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("KELAMBU_LOG_LEVEL", "WARNING")},
 }
+
+# PP 50/2025 excludes BPU paid from APBN or APBD from its discount and is open on the others
+# (REFERENCE 3): the funding kinds that get it where the rule says "configurable".
+KELAMBU_DISCOUNT_FUNDING = frozenset(
+    x.strip() for x in os.environ.get("KELAMBU_DISCOUNT_FUNDING", "apbdes,csr").split(",") if x.strip()
+)
