@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "kelambu.registry",
     "kelambu.dedup",
     "kelambu.rules",
+    "kelambu.programs",
     "kelambu.synth",
     "kelambu.web",
 ]
