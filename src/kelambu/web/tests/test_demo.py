@@ -28,8 +28,15 @@ def test_demo_prepares_users_and_lists_and_is_idempotent(db, settings, tmp_path,
 
     assert MatchRun.objects.filter(status="done").count() == 1
     assert double_funding().filter(status="confirmed").height > 0
+    # The seed programs exist and were allocated from the registry.
+    from kelambu.programs.models import AllocationRun, Membership, Program
+
+    assert Program.objects.count() == 3
+    assert AllocationRun.objects.filter(status="done").count() == 3
+    assert Membership.objects.filter(program__name="PAKE KELAMBU").exists()
 
     call_command("demo", no_serve=True, scale=0.002)  # again: nothing changes
     assert "already imported" in capsys.readouterr().out
     assert ImportBatch.objects.count() == 6 and Person.objects.count() == people
     assert MatchRun.objects.count() == 1  # up to date: not run again
+    assert AllocationRun.objects.count() == 3

@@ -60,6 +60,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{name}: {state} as batch #{batch.pk} ({batch.accepted:,} accepted, {batch.rejected:,} rejected)")
         self._second_sponsor(folder)
         self._dedup()
+        self._programs()
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, scope in users:
@@ -85,6 +86,23 @@ class Command(BaseCommand):
                                 funded_months=parse_months("2026-07:2026-12"))
         batch, ran = import_list(path, options, "demo")
         self.stdout.write(f"{name}: {'imported' if ran else 'already imported'} as batch #{batch.pk}")
+
+    def _programs(self):
+        """The seed programs, each allocated once (again only after a new import)."""
+        from kelambu.programs.models import AllocationRun
+        from kelambu.programs.seed import seed_demo_programs
+        from kelambu.programs.services import allocate_program
+        from kelambu.registry.models import BatchStatus, ImportBatch
+
+        last_import = ImportBatch.objects.filter(status=BatchStatus.DONE, dry_run=False).order_by("-finished_at").first()
+        for program in seed_demo_programs():
+            last = AllocationRun.objects.filter(program=program, status="done", what_if=False).first()
+            if last and (not last_import or last_import.finished_at <= last.created_at):
+                self.stdout.write(f"{program.name}: allocation #{last.pk} is up to date")
+                continue
+            r = allocate_program(program, "demo").report
+            deciles = ", ".join(f"desil {k}: {v:,}" for k, v in r["funded_by_decile"].items())
+            self.stdout.write(f"{program.name}: {r['funded']:,} funded of {r['eligible']:,} eligible ({deciles})")
 
     def _dedup(self):
         """One deduplication run over the demo registry, again only after a new import."""
