@@ -2,7 +2,7 @@
 
 A funding span is a person, a funder and the months paid. Today spans come from lists that
 name whom someone pays for (a sponsor's list, a village roster) imported with their months
-(`kelambu import --months`); program memberships will add theirs here. A person counts as
+(`kelambu import --months`); live program memberships add theirs. A person counts as
 the survivor of any merge, so two records merged by deduplication are one person; a pair
 still waiting in the review queue (at or above the match threshold) makes a suspected case.
 """
@@ -16,12 +16,13 @@ from .engine import MatchSettings
 from .models import PairKind, PairStatus
 
 SPAN_SCHEMA = {"person_id": pl.Int64, "record_person_id": pl.Int64, "batch_id": pl.Int64, "funder": pl.Utf8,
-               "source": pl.Utf8, "start": pl.Date, "end": pl.Date}
+               "source": pl.Utf8, "start": pl.Date, "end": pl.Date, "list_key": pl.Utf8}
 
 
 def funding_spans(region: str = "") -> pl.DataFrame:
-    """One row per (source record, funded months): the surviving person, the person the
-    record was filed under, the list, who pays and from when to when."""
+    """One row per funding: a source record of a funded list, or a live program membership,
+    with the surviving person, the person it was filed under, who pays, from when to when,
+    and `list_key` (the list or the program it belongs to)."""
     where, params = "", []
     if region:
         where = " AND (p.village_id = %s OR (p.village_id >= %s AND p.village_id < %s))"
@@ -30,14 +31,24 @@ def funding_spans(region: str = "") -> pl.DataFrame:
         c.execute(
             "SELECT COALESCE(p.merged_into_id, p.id), p.id, b.id, "
             "CASE WHEN b.sponsor_name <> '' THEN b.sponsor_name ELSE b.source END, b.source, "
-            "b.funded_from, b.funded_to FROM registry_sourcerecord sr "
+            "b.funded_from, b.funded_to, 'batch:' || CAST(b.id AS varchar(20)) FROM registry_sourcerecord sr "
             "JOIN registry_importbatch b ON b.id = sr.batch_id "
             "JOIN registry_person p ON p.id = sr.person_id "
             f"WHERE sr.status = 'accepted' AND b.funded_from IS NOT NULL AND b.dry_run = %s{where}",
             [False, *params],
         )
         rows = c.fetchall()
-    frame = pl.DataFrame([(*r[:5], str(r[5]), str(r[6])) for r in rows],
+        # Program memberships: the database already refuses one person id twice for a
+        # month; what it cannot see is one human under two records.
+        c.execute(
+            "SELECT COALESCE(p.merged_into_id, p.id), p.id, NULL, s.name, 'program', m.start_month, m.end_month, "
+            "'program:' || CAST(m.program_id AS varchar(20)) FROM programs_membership m "
+            "JOIN programs_sponsor s ON s.id = m.sponsor_id JOIN registry_person p ON p.id = m.person_id "
+            f"WHERE m.status IN ('proposed', 'submitted', 'registered', 'active'){where}",
+            params,
+        )
+        rows += c.fetchall()
+    frame = pl.DataFrame([(*r[:5], str(r[5]), str(r[6]), r[7]) for r in rows],
                          schema={**SPAN_SCHEMA, "start": pl.Utf8, "end": pl.Utf8}, orient="row")
     return frame.with_columns(pl.col("start", "end").str.to_date("%Y-%m-%d"))
 
@@ -71,7 +82,7 @@ def double_funding(region: str = "", settings: MatchSettings | None = None) -> p
     # A sponsor re-sending its list is not double funding: two funders, or one list naming
     # the person twice.
     confirmed = _overlaps(spans, "person_id").filter(
-        (pl.col("funder") != pl.col("funder_b")) | (pl.col("batch_id") == pl.col("batch_id_b"))
+        (pl.col("funder") != pl.col("funder_b")) | (pl.col("list_key") == pl.col("list_key_b"))
     ).select(
         pl.lit("confirmed").alias("status"), "person_id", pl.col("record_person_id_b").alias("other_person_id"),
         "funder", pl.col("funder_b").alias("other_funder"), "batch_id", pl.col("batch_id_b").alias("other_batch_id"),

@@ -487,7 +487,9 @@ def double_funding(request):
 
     rows = [{**row, "name": names.get(row["person_id"], ""), "other_name": names.get(row["other_person_id"], ""),
              "batch": batches.get(row["batch_id"]), "other_batch": batches.get(row["other_batch_id"]),
-             "funder": funder(batches.get(row["batch_id"])), "other_funder": funder(batches.get(row["other_batch_id"])),
+             # A program membership has no list: its sponsor's name stands.
+             "funder": funder(batches.get(row["batch_id"])) or row["funder"],
+             "other_funder": funder(batches.get(row["other_batch_id"])) or row["other_funder"],
              "percent": None if row["match_probability"] is None else round(100 * row["match_probability"], 1)}
             for row in cases.head(500).iter_rows(named=True)]
     return render(request, "web/dedup/funding.html", {

@@ -131,3 +131,25 @@ def test_cli_runs_as_a_user_in_their_scope(tmp_path, personas):
         call_command("dedup", "--user", "dinsos.muba", "--region", "16.03")
     call_command("dedup", "--user", "dinsos.muba", "--report", str(tmp_path / "r.json"))
     assert json.loads((tmp_path / "r.json").read_text())["region"] == "16.06"
+
+
+def test_a_program_and_a_funded_list_for_one_human(tmp_path, personas):
+    """One human, two records: a program funds one, a company's list names the other."""
+    from kelambu.dedup import services
+    from kelambu.programs.models import Membership, Program, Sponsor
+
+    _list(tmp_path, "a.csv", [SITI], "PT Alpha", "2026-01:2026-12")
+    _list(tmp_path, "b.csv", [("D1", "", "Sity Aminah", "P", "05-01-1990", "16.06.01.2001")], "", None,
+          source="village")
+    siti = Person.objects.get(nik="1606014501900001")
+    other = Person.objects.get(name="Sity Aminah")
+    program = Program.objects.create(name="PAKE", start_month=date(2026, 1, 1), end_month=date(2026, 12, 1))
+    sponsor = Sponsor.objects.create(name="Pemkab Muba", kind="apbd")
+    Membership.objects.create(person=other, program=program, sponsor=sponsor, start_month=date(2026, 1, 1),
+                              end_month=date(2026, 12, 1))
+    pair = Pair.objects.create(kind=PairKind.MATCH, person_a=siti, person_b=other, match_probability=0.96)
+    cases = funding.double_funding()
+    assert cases["status"].to_list() == ["suspected"]
+    assert set(cases.row(0, named=True)[k] for k in ("funder", "other_funder")) == {"PT Alpha", "Pemkab Muba"}
+    services.decide(pair, "accept", personas["muba"])
+    assert funding.double_funding()["status"].to_list() == ["confirmed"]
