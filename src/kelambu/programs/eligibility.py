@@ -3,7 +3,7 @@
 Reasons are stable codes with their parameters (the web and the CLI word them):
 no_nik, decile_scale, no_decile, decile_out_of_range {decile, min, max}, no_birth_date,
 age_below {age, min}, age_above {age, max}, category {category}, occupation {occupation},
-already_funded {program, months}.
+already_funded {program, months}, rejected_by_bpjs {reason}, left_program {reason}.
 """
 
 from __future__ import annotations
@@ -123,7 +123,35 @@ def eligibility(program: Program, people: pl.DataFrame | None = None) -> pl.Data
                             pl.col("months")))
             .otherwise(pl.col("params")).alias("params"),
         ).drop("other_program", "months")
+    # Someone the branch rejected, or who left the program, is not proposed again by it.
+    gone = _gone(program)
+    if not gone.is_empty():
+        out = out.join(gone, on="person_id", how="left").with_columns(
+            pl.when(pl.col("reason").is_null() & pl.col("gone").is_not_null()).then(pl.col("gone"))
+            .otherwise(pl.col("reason")).alias("reason"),
+            pl.when(pl.col("reason").is_null() & pl.col("gone").is_not_null()).then(pl.col("gone_params"))
+            .otherwise(pl.col("params")).alias("params"),
+        ).drop("gone", "gone_params")
     return out
+
+
+def _gone(program: Program) -> pl.DataFrame:
+    with connection.cursor() as c:
+        c.execute("SELECT person_id, status, reason, end_reason FROM programs_membership WHERE program_id = %s "
+                  "AND status IN ('rejected', 'ended') AND person_id NOT IN (SELECT person_id FROM "
+                  "programs_membership WHERE program_id = %s AND status NOT IN ('rejected', 'ended'))",
+                  [program.pk, program.pk])
+        rows = c.fetchall()
+    frame = pl.DataFrame(rows, schema={"person_id": pl.Int64, "status": pl.Utf8, "why": pl.Utf8, "end": pl.Utf8},
+                         orient="row")
+    return frame.unique("person_id", keep="last").select(
+        "person_id",
+        pl.when(pl.col("status") == "rejected").then(pl.lit("rejected_by_bpjs")).otherwise(pl.lit("left_program"))
+        .alias("gone"),
+        pl.when(pl.col("status") == "rejected")
+        .then(pl.format('{{"reason": "{}"}}', pl.col("why").fill_null("").str.replace_all('"', "'")))
+        .otherwise(pl.format('{{"reason": "{}"}}', pl.col("end").fill_null(""))).alias("gone_params"),
+    )
 
 
 def live_memberships(program: Program) -> pl.DataFrame:

@@ -1,0 +1,180 @@
+"""Enrollment with the BPJS branch: the file Kelambu sends, the answer it reads back, and
+people leaving.
+
+The exchange file has one row per person (REFERENCE 5): our reference (ID Kelambu), NIK,
+name, birth date, address, occupation, income basis, programs (JKK+JKM, +JHT) and the first
+month. The branch answers per row with a KPJ number or a rejection and its reason. A
+rejected person goes back to the pool: the allocation is run again, so the next in priority
+is proposed in their place.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kelambu.audit.services import record as audit
+from kelambu.lib import vocab
+
+from .models import EndReason, FundedMonth, Membership, MembershipStatus, Program
+from .services import allocate_program, check_can_manage
+
+EXPORT_COLUMNS = ("ID Kelambu", "NIK", "Nama", "Tanggal Lahir", "Alamat", "Pekerjaan", "Dasar Penghasilan",
+                  "Program", "Bulan Mulai", "Penyandang Dana")
+ANSWER_REGISTERED = {"terdaftar", "diterima", "registered", "accepted", "ok"}
+ANSWER_REJECTED = {"ditolak", "rejected", "tolak"}
+KPJ_PATTERN = re.compile(r"^\d{8,13}$")  # KPJ numbers are digits; lengths seen 8-11, room kept
+MAX_ANSWER_BYTES = 50 * 1024 * 1024
+
+
+def export_frame(program: Program, actor, *, mark_submitted: bool = True, statuses=(MembershipStatus.PROPOSED,)):
+    """The rows for the branch; the memberships sent become 'submitted'."""
+    check_can_manage(actor, program)
+    members = (Membership.objects.filter(program=program, status__in=statuses).select_related("person", "sponsor")
+               .order_by("pk"))
+    package = "JKK+JKM+JHT" if program.jht else "JKK+JKM"
+    rows = [{
+        "ID Kelambu": str(m.pk), "NIK": m.person.nik or "", "Nama": m.person.name,
+        "Tanggal Lahir": m.person.birth_date.strftime("%d-%m-%Y") if m.person.birth_date else "",
+        "Alamat": m.person.address or "", "Pekerjaan": vocab.occupation_label(m.person.occupation) or "",
+        "Dasar Penghasilan": str(program.income_basis), "Program": package,
+        "Bulan Mulai": m.start_month.strftime("%m-%Y"), "Penyandang Dana": m.sponsor.name,
+    } for m in members]
+    frame = pl.DataFrame(rows, schema={c: pl.Utf8 for c in EXPORT_COLUMNS})
+    if mark_submitted and rows:
+        with transaction.atomic():
+            Membership.objects.filter(pk__in=[int(r["ID Kelambu"]) for r in rows]).update(
+                status=MembershipStatus.SUBMITTED, updated_at=timezone.now())
+            audit(actor, "enrollment.export", program, summary=f"{len(rows):,} memberships of {program.name} "
+                  "sent to the BPJS branch", data={"rows": len(rows)})
+    return frame
+
+
+def _read(path: Path) -> pl.DataFrame:
+    path = Path(path)
+    if not path.is_file():
+        raise ValidationError(_("File not found: %(name)s") % {"name": path.name})
+    if path.stat().st_size > MAX_ANSWER_BYTES:
+        raise ValidationError(_("The answer file is larger than 50 MB."))
+    if path.stat().st_size == 0:
+        raise ValidationError(_("The answer file is empty."))
+    try:
+        if path.suffix.lower() in (".xlsx", ".xls"):
+            from python_calamine import CalamineWorkbook
+
+            sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_index(0).to_python()
+            if not sheet:
+                raise ValidationError(_("The answer file is empty."))
+            header = [str(h).strip() for h in sheet[0]]
+            body = [[("" if v is None else str(v).strip()) for v in row] for row in sheet[1:]]
+            frame = pl.DataFrame(body, schema={h: pl.Utf8 for h in header}, orient="row")
+        else:
+            frame = pl.read_csv(path, infer_schema=False, encoding="utf8-lossy")
+    except ValidationError:
+        raise
+    except Exception as exc:  # a file that is not a table: say so, keep nothing
+        raise ValidationError(_("The answer file cannot be read as CSV or XLSX: %(error)s")
+                              % {"error": type(exc).__name__}) from None
+    return frame.rename({c: c.strip().lower() for c in frame.columns})
+
+
+@dataclass
+class AnswerResult:
+    registered: int
+    rejected: int
+    replaced: int  # people proposed in place of the rejected
+    report: dict
+
+
+def import_answer(program: Program, path: Path, actor, *, refill: bool = True) -> AnswerResult:
+    """Reads the branch's answer: KPJ numbers for the registered, reasons for the rejected.
+    Any wrong row refuses the whole file (nothing changes) with the row and the problem."""
+    check_can_manage(actor, program)
+    frame = _read(path)
+    need = {"id kelambu", "status"}
+    missing = need - set(frame.columns)
+    if missing:
+        raise ValidationError(_("The answer file lacks column(s): %(cols)s") % {"cols": ", ".join(sorted(missing))})
+    for col in ("kpj", "alasan"):
+        if col not in frame.columns:
+            frame = frame.with_columns(pl.lit(None, pl.Utf8).alias(col))
+    ids = {m.pk: m for m in Membership.objects.filter(program=program)}
+    problems, updates = [], []
+    seen_kpj: set[str] = set()
+    for i, row in enumerate(frame.iter_rows(named=True), start=2):
+        ref = (row["id kelambu"] or "").strip()
+        status = (row["status"] or "").strip().lower()
+        kpj = (row["kpj"] or "").strip()
+        member = ids.get(int(ref)) if ref.isdigit() else None
+        if member is None:
+            problems.append(_("row %(row)s: ID Kelambu %(ref)s is not a membership of this program")
+                            % {"row": i, "ref": ref or "-"})
+            continue
+        if status in ANSWER_REGISTERED:
+            if not KPJ_PATTERN.match(kpj):
+                problems.append(_("row %(row)s: KPJ %(kpj)s is not a KPJ number (digits only)")
+                                % {"row": i, "kpj": kpj or "-"})
+            elif kpj in seen_kpj:
+                problems.append(_("row %(row)s: KPJ %(kpj)s appears twice") % {"row": i, "kpj": kpj})
+            seen_kpj.add(kpj)
+            updates.append((member, "registered", kpj, ""))
+        elif status in ANSWER_REJECTED:
+            updates.append((member, "rejected", "", (row["alasan"] or "").strip()[:300]))
+        else:
+            problems.append(_("row %(row)s: status %(status)s is neither registered nor rejected")
+                            % {"row": i, "status": status or "-"})
+    taken = set(Membership.objects.filter(kpj__in=seen_kpj).exclude(pk__in=[u[0].pk for u in updates])
+                .values_list("kpj", flat=True))
+    problems += [_("KPJ %(kpj)s already belongs to another membership") % {"kpj": k} for k in sorted(taken)]
+    if problems:
+        raise ValidationError(problems[:50])
+    with transaction.atomic():
+        registered = rejected = 0
+        for member, outcome, kpj, reason in updates:
+            if outcome == "registered":
+                Membership.objects.filter(pk=member.pk).update(status=MembershipStatus.REGISTERED, kpj=kpj,
+                                                               updated_at=timezone.now())
+                registered += 1
+            else:
+                FundedMonth.objects.filter(membership=member).delete()
+                Membership.objects.filter(pk=member.pk).update(status=MembershipStatus.REJECTED, reason=reason,
+                                                               updated_at=timezone.now())
+                rejected += 1
+        audit(actor, "enrollment.answer", program, summary=f"{program.name}: {registered:,} registered with KPJ, "
+              f"{rejected:,} rejected", data={"registered": registered, "rejected": rejected, "file": Path(path).name})
+    replaced = 0
+    if refill and rejected:
+        # The rejected go back to the pool (their reason stays on the membership); the next
+        # in priority takes the freed places.
+        result = allocate_program(program, actor)
+        replaced = result.report.get("memberships_new", 0)
+    return AnswerResult(registered, rejected, replaced,
+                        {"registered": registered, "rejected": rejected, "replaced": replaced})
+
+
+@transaction.atomic
+def end_membership(member: Membership, reason: str, on: date, actor) -> Membership:
+    """A person leaves (death, moved, became a wage earner...): the membership ends on
+    `on`, and the months after it are free again."""
+    check_can_manage(actor, member.program)
+    if reason not in EndReason.values:
+        raise ValidationError(_("Unknown reason: %(r)s") % {"r": reason})
+    if member.status in (MembershipStatus.ENDED, MembershipStatus.REJECTED):
+        raise ValidationError(_("This membership has already ended."))
+    last_paid = on.replace(day=1)
+    FundedMonth.objects.filter(membership=member, month__gt=last_paid).delete()
+    member.status = MembershipStatus.ENDED
+    member.end_reason = reason
+    member.ended_on = on
+    member.save(update_fields=["status", "end_reason", "ended_on", "updated_at"])
+    audit(actor, "enrollment.end", member, summary=f"Membership {member.pk} ended on {on}: {reason}",
+          data={"person": member.person_id, "reason": reason, "on": on.isoformat()})
+    return member
