@@ -17,12 +17,13 @@ from pathlib import Path
 
 import polars as pl
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kelambu.audit.services import record as audit
 from kelambu.lib import vocab
+from kelambu.registry.bulk import insert_frame
 
 from .models import EndReason, FundedMonth, Membership, MembershipStatus, Program
 from .services import allocate_program, check_can_manage
@@ -136,18 +137,28 @@ def import_answer(program: Program, path: Path, actor, *, refill: bool = True) -
     problems += [_("KPJ %(kpj)s already belongs to another membership") % {"kpj": k} for k in sorted(taken)]
     if problems:
         raise ValidationError(problems[:50])
+    registered_rows = [(u[0].pk, u[2], "") for u in updates if u[1] == "registered"]
+    rejected_rows = [(u[0].pk, "", u[3]) for u in updates if u[1] == "rejected"]
+    registered, rejected = len(registered_rows), len(rejected_rows)
     with transaction.atomic():
-        registered = rejected = 0
-        for member, outcome, kpj, reason in updates:
-            if outcome == "registered":
-                Membership.objects.filter(pk=member.pk).update(status=MembershipStatus.REGISTERED, kpj=kpj,
-                                                               updated_at=timezone.now())
-                registered += 1
-            else:
-                FundedMonth.objects.filter(membership=member).delete()
-                Membership.objects.filter(pk=member.pk).update(status=MembershipStatus.REJECTED, reason=reason,
-                                                               updated_at=timezone.now())
-                rejected += 1
+        # Set-based: the answer for a whole program is tens of thousands of rows.
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        with connection.cursor() as c:
+            c.execute("CREATE TEMP TABLE IF NOT EXISTS enrollment_answer "
+                      "(id bigint PRIMARY KEY, kpj varchar(20) NOT NULL, reason varchar(300) NOT NULL)")
+            c.execute("DELETE FROM enrollment_answer")
+            insert_frame("enrollment_answer", pl.DataFrame(registered_rows + rejected_rows, orient="row",
+                                                           schema={"id": pl.Int64, "kpj": pl.Utf8, "reason": pl.Utf8}))
+            c.execute("UPDATE programs_membership SET status = %s, updated_at = %s, kpj = (SELECT a.kpj FROM "
+                      "enrollment_answer a WHERE a.id = programs_membership.id) WHERE id IN "
+                      "(SELECT id FROM enrollment_answer WHERE kpj <> '')", [MembershipStatus.REGISTERED, now])
+            c.execute("UPDATE programs_membership SET status = %s, updated_at = %s, reason = (SELECT a.reason FROM "
+                      "enrollment_answer a WHERE a.id = programs_membership.id) WHERE id IN "
+                      "(SELECT id FROM enrollment_answer WHERE kpj = '')", [MembershipStatus.REJECTED, now])
+            # The rejected people's months are free again.
+            c.execute("DELETE FROM programs_fundedmonth WHERE membership_id IN "
+                      "(SELECT id FROM enrollment_answer WHERE kpj = '')")
+            c.execute("DELETE FROM enrollment_answer")
         audit(actor, "enrollment.answer", program, summary=f"{program.name}: {registered:,} registered with KPJ, "
               f"{rejected:,} rejected", data={"registered": registered, "rejected": rejected, "file": Path(path).name})
     replaced = 0

@@ -81,3 +81,33 @@ def seed_demo_programs() -> list[Program]:
                                           budget=people * _cost(csr, "csr"))
     out.append(csr)
     return out
+
+
+def simulate_branch(program: Program, folder, actor="demo", reject_every: int = 97) -> dict:
+    """The demo stands in for the BPJS branch: the exchange file is written, answered (a KPJ
+    for most, a rejection for every `reject_every`-th with a reason the branch gives), and
+    the answer read back; the people proposed in place of the rejected are sent and
+    registered in a second round."""
+    import csv
+
+    from . import enrollment
+
+    totals = {"registered": 0, "rejected": 0, "replaced": 0}
+    for round_ in (1, 2):
+        frame = enrollment.export_frame(program, actor)
+        if frame.is_empty():
+            break
+        frame.write_csv(folder / f"bpjs-kirim-{program.pk}-{round_}.csv")
+        answer = folder / f"bpjs-jawaban-{program.pk}-{round_}.csv"
+        with answer.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["ID Kelambu", "Status", "KPJ", "Alasan"])
+            for i, ref in enumerate(frame["ID Kelambu"].to_list(), 1):
+                if round_ == 1 and i % reject_every == 0:
+                    w.writerow([ref, "Ditolak", "", "NIK tidak ditemukan di data Dukcapil"])
+                else:
+                    w.writerow([ref, "Terdaftar", f"26{int(ref):09d}", ""])
+        result = enrollment.import_answer(program, answer, actor)
+        for k in totals:
+            totals[k] += getattr(result, k)
+    return totals

@@ -34,6 +34,10 @@ def test_demo_prepares_users_and_lists_and_is_idempotent(db, settings, tmp_path,
     assert Program.objects.count() == 3
     assert AllocationRun.objects.filter(status="done").count() == 3
     assert Membership.objects.filter(program__name="PAKE KELAMBU").exists()
+    # ... and enrolled through the (simulated) branch: KPJ numbers came back.
+    assert not Membership.objects.filter(status__in=("proposed", "submitted")).exists()
+    assert Membership.objects.filter(status="registered").exclude(kpj="").count() == Membership.objects.filter(
+        status="registered").count() > 0
 
     call_command("demo", no_serve=True, scale=0.002)  # again: nothing changes
     assert "already imported" in capsys.readouterr().out

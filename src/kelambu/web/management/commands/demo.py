@@ -90,7 +90,7 @@ class Command(BaseCommand):
     def _programs(self):
         """The seed programs, each allocated once (again only after a new import)."""
         from kelambu.programs.models import AllocationRun
-        from kelambu.programs.seed import seed_demo_programs
+        from kelambu.programs.seed import seed_demo_programs, simulate_branch
         from kelambu.programs.services import allocate_program
         from kelambu.registry.models import BatchStatus, ImportBatch
 
@@ -103,6 +103,9 @@ class Command(BaseCommand):
             r = allocate_program(program, "demo").report
             deciles = ", ".join(f"desil {k}: {v:,}" for k, v in r["funded_by_decile"].items())
             self.stdout.write(f"{program.name}: {r['funded']:,} funded of {r['eligible']:,} eligible ({deciles})")
+            branch = simulate_branch(program, Path(settings.DATA_DIR) / "demo")
+            self.stdout.write(f"  BPJS branch (simulated): {branch['registered']:,} registered with KPJ, "
+                              f"{branch['rejected']:,} rejected, {branch['replaced']:,} proposed in their place")
 
     def _dedup(self):
         """One deduplication run over the demo registry, again only after a new import."""
