@@ -70,11 +70,56 @@ def dedup_pages(page, base, args):
         shot(page, args.out, "20-dedup-pair-merged")
 
 
+def program_pages(page, base, args):
+    """Programs as the Muba operator: the list, the new-program form refusing bad input
+    (nothing is saved), a program, its members, the outcomes of its last allocation."""
+    page.goto(f"{base}/program/")
+    shot(page, args.out, "21-programs")
+    page.click("#new summary")
+    page.fill("input[name=name]", "Program Contoh")
+    page.fill("input[name=start_month]", "2026-12")
+    page.fill("input[name=end_month]", "2026-10")
+    page.fill("textarea[name=quotas]", "desil 1 = 12451\ndesil dua = 300")
+    page.fill("input[name=new_sponsor]", "Baznas Contoh")
+    page.select_option("select[name=sponsor_kind]", "donor")
+    page.fill("input[name=budget]", "-100")
+    page.click("form.programform button.primary")
+    page.wait_for_load_state("networkidle")
+    shot(page, args.out, "22-program-form-errors")
+    page.goto(f"{base}/program/")
+    link = page.locator("table.grid tbody td:first-child a").first
+    if not link.count():
+        return
+    detail = base + link.get_attribute("href")
+    page.goto(detail)
+    shot(page, args.out, "23-program-detail")
+    if args.run_allocation:
+        page.click("button[name=what_if][value='1']")
+        page.wait_for_timeout(300)
+        shot(page, args.out, "24a-allocation-progress")
+        page.wait_for_selector(".tiles", timeout=300_000)
+        shot(page, args.out, "24b-allocation-what-if")
+    page.goto(detail + "peserta/")
+    shot(page, args.out, "25-program-members")
+    page.goto(detail)
+    run = page.locator("a[href*='/alokasi/']").first
+    if run.count():
+        outcomes = base + run.get_attribute("href").split("?")[0]
+        page.goto(outcomes)
+        shot(page, args.out, "26-allocation-outcomes")
+        page.goto(outcomes + "?result=unfunded")
+        shot(page, args.out, "27-allocation-unfunded")
+        page.goto(outcomes + "?result=ineligible")
+        shot(page, args.out, "28-allocation-ineligible")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", default="http://127.0.0.1:8000")
     parser.add_argument("--out", default="screenshots", type=Path)
     parser.add_argument("--upload", type=Path, help="a list to upload through the import page")
+    parser.add_argument("--run-allocation", action="store_true",
+                        help="start a what-if allocation through the program page (adds a run record)")
     parser.add_argument("--run-dedup", action="store_true",
                         help="start a deduplication run of Musi Banyuasin through the form (changes the data)")
     args = parser.parse_args()
@@ -114,6 +159,7 @@ def main():
                 page.goto(base + batch.get_attribute("href"))
                 shot(page, args.out, "08b-import-report")
         dedup_pages(page, base, args)
+        program_pages(page, base, args)
         # English.
         page.click("button[value=en]")
         page.wait_for_load_state("networkidle")
@@ -124,6 +170,12 @@ def main():
         login(page, base, "csr.mms")
         page.goto(f"{base}/orang/")
         shot(page, args.out, "10-registry-csr-masked")
+        page.goto(f"{base}/program/")
+        shot(page, args.out, "29-programs-csr")
+        program = page.locator("table.grid tbody td:first-child a").first
+        if program.count():
+            page.goto(base + program.get_attribute("href") + "peserta/")
+            shot(page, args.out, "30-program-members-csr")
         # The public viewer: aggregates only.
         page.context.clear_cookies()
         login(page, base, "publik")

@@ -35,6 +35,7 @@ from .models import (
     MembershipStatus,
     Program,
     ProgramSponsor,
+    Sponsor,
 )
 
 MEMBERSHIP_LOCK = 160_604  # advisory lock key for membership writes (PostgreSQL)
@@ -278,3 +279,22 @@ def _unique_violation(exc: Exception) -> bool:
     except ImportError:  # pragma: no cover - psycopg is a dependency
         return False
     return isinstance(exc, errors.UniqueViolation)
+
+
+@transaction.atomic
+def create_program(actor, fields: dict, *, sponsor: Sponsor | None = None, new_sponsor: dict | None = None,
+                   year: int, budget: int) -> Program:
+    """A program with its first sponsor envelope (an existing sponsor or a new one), audited.
+    `fields` are Program's own (name, region_id, months, eligibility, quotas...)."""
+    check_can_manage(actor, Program(region_id=fields.get("region_id")))
+    if budget < 0:
+        raise ValidationError(_("A budget cannot be negative."))
+    if sponsor is None:
+        if not new_sponsor:
+            raise ValidationError(_("A program needs a sponsor."))
+        sponsor = Sponsor.objects.create(**new_sponsor)
+    program = Program.objects.create(created_by=actor if getattr(actor, "pk", None) else None, **fields)
+    ProgramSponsor.objects.create(program=program, sponsor=sponsor, year=year, budget=budget)
+    audit(actor, "programs.create", program, summary=f"Program {program.name} created",
+          data={"region": program.region_id, "sponsor": sponsor.name, "budget": budget, "year": year})
+    return program

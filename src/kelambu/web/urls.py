@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views, views_dedup
+from . import views, views_dedup, views_programs
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,4 +27,16 @@ urlpatterns = [
     path("pemadanan/penggabungan/", views_dedup.merge_list, name="dedup_merges"),
     path("pemadanan/penggabungan/<int:pk>/batalkan/", views_dedup.merge_undo, name="dedup_merge_undo"),
     path("pemadanan/pendanaan-ganda/", views_dedup.double_funding, name="dedup_funding"),
+    path("program/", views_programs.program_list, name="program_list"),
+    path("program/<int:pk>/", views_programs.program_detail, name="program_detail"),
+    path("program/<int:pk>/alokasi/", views_programs.program_allocate, name="program_allocate"),
+    path("program/<int:pk>/alokasi/proses/<str:token>/", views_programs.program_progress, name="program_progress"),
+    path("program/<int:pk>/alokasi/proses/<str:token>/status.json", views_programs.program_status,
+         name="program_status"),
+    path("program/<int:pk>/alokasi/<int:run_id>/", views_programs.run_outcomes, name="program_run"),
+    path("program/<int:pk>/berkas-bpjs/", views_programs.program_export, name="program_export"),
+    path("program/<int:pk>/jawaban-bpjs/", views_programs.program_answer, name="program_answer"),
+    path("program/<int:pk>/peserta/", views_programs.membership_list, name="program_members"),
+    path("program/<int:pk>/peserta/<int:member_id>/akhiri/", views_programs.membership_end,
+         name="program_member_end"),
 ]
