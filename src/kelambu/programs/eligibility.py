@@ -162,3 +162,21 @@ def live_memberships(program: Program) -> pl.DataFrame:
         rows = c.fetchall()
     return pl.DataFrame(rows, schema={"person_id": pl.Int64, "sponsor_id": pl.Int64, "membership_id": pl.Int64},
                         orient="row")
+
+
+def active_elsewhere(program: Program, eligible: pl.DataFrame, live: pl.DataFrame) -> pl.DataFrame:
+    """person_id -> "pu", "bpu" or "pu+bpu": eligible people the branch lists as active
+    participants elsewhere. A BPU participation of someone this program already enrolled is
+    its own, not elsewhere."""
+    with connection.cursor() as c:
+        c.execute("SELECT nik, kind FROM programs_activeparticipation")
+        rows = c.fetchall()
+    active = pl.DataFrame(rows, schema={"nik": pl.Utf8, "kind": pl.Utf8}, orient="row")
+    if active.is_empty():
+        return pl.DataFrame(schema={"person_id": pl.Int64, "flags": pl.Utf8})
+    own = set(live["person_id"].to_list())
+    return (
+        eligible.select("person_id", "nik").join(active, on="nik")
+        .filter(~((pl.col("kind") == "bpu") & pl.col("person_id").is_in(list(own))))
+        .group_by("person_id").agg(pl.col("kind").sort().str.join("+").alias("flags"))
+    )

@@ -189,3 +189,45 @@ def end_membership(member: Membership, reason: str, on: date, actor) -> Membersh
     audit(actor, "enrollment.end", member, summary=f"Membership {member.pk} ended on {on}: {reason}",
           data={"person": member.person_id, "reason": reason, "on": on.isoformat()})
     return member
+
+
+PARTICIPATION_KINDS = {"pu": "pu", "penerima upah": "pu", "bpu": "bpu", "bukan penerima upah": "bpu"}
+
+
+def import_participants(path: Path, as_of: date, actor) -> int:
+    """The branch's list of active participants (NIK, Jenis PU/BPU, optional KPJ) replaces
+    the previous one: it is a snapshot of who is active as of `as_of`. Any wrong row refuses
+    the whole file with row and problem."""
+    from kelambu.lib.nik import clean_nik
+
+    from .models import ActiveParticipation
+
+    check_can_manage(actor)
+    frame = _read(path)
+    missing = {"nik", "jenis"} - set(frame.columns)
+    if missing:
+        raise ValidationError(_("The participant file lacks column(s): %(cols)s") % {"cols": ", ".join(sorted(missing))})
+    if "kpj" not in frame.columns:
+        frame = frame.with_columns(pl.lit(None, pl.Utf8).alias("kpj"))
+    problems, rows, seen = [], [], set()
+    for i, row in enumerate(frame.iter_rows(named=True), start=2):
+        nik = clean_nik(row["nik"] or "")
+        kind = PARTICIPATION_KINDS.get((row["jenis"] or "").strip().lower())
+        if not nik or len(nik) != 16 or not nik.isdigit():
+            problems.append(_("row %(row)s: NIK %(nik)s is not 16 digits") % {"row": i, "nik": row["nik"] or "-"})
+        elif kind is None:
+            problems.append(_("row %(row)s: Jenis %(kind)s is neither PU nor BPU") % {"row": i, "kind": row["jenis"] or "-"})
+        elif (nik, kind) not in seen:
+            seen.add((nik, kind))
+            rows.append((nik, kind, (row["kpj"] or "").strip()[:20]))
+    if problems:
+        raise ValidationError(problems[:50])
+    with transaction.atomic():
+        ActiveParticipation.objects.all().delete()
+        ActiveParticipation.objects.bulk_create(
+            [ActiveParticipation(nik=n, kind=k, kpj=kpj, as_of=as_of, source=Path(path).name[:255])
+             for n, k, kpj in rows], batch_size=5000)
+        audit(actor, "enrollment.participants", object_type="programs.activeparticipation", object_id="",
+              summary=f"{len(rows):,} active participants as of {as_of} from {Path(path).name}",
+              data={"rows": len(rows), "as_of": as_of.isoformat()})
+    return len(rows)

@@ -79,6 +79,9 @@ class Program(models.Model):
     occupations = models.JSONField(_("occupations"), default=list, blank=True)
     regions = models.JSONField(_("regions (codes)"), default=list, blank=True)
     exclude_funded = models.BooleanField(_("leave out people already funded for these months"), default=True)
+    # REFERENCE 5: whether one NIK may be active as PU and BPU at once is open: flag, never exclude.
+    flag_active_elsewhere = models.BooleanField(_("flag people already active as PU or BPU elsewhere"),
+                                                default=True)
     # Quotas: [{"field": "category" | "region" | "decile", "value": "...", "limit": n}]
     quotas = models.JSONField(_("quotas"), default=list, blank=True)
     # Priority after "poorest decile first": [["age", "desc"], ...]
@@ -211,3 +214,26 @@ class FundedMonth(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["person", "month"], name="programs_funded_once_a_month")]
+
+
+class ParticipationKind(models.TextChoices):
+    PU = "pu", _("Wage earner (PU)")
+    BPU = "bpu", _("Non-wage earner (BPU)")
+
+
+class ActiveParticipation(models.Model):
+    """A NIK the BPJS branch reports as an active participant (as a wage earner through an
+    employer, or as a BPU paid by someone else), from its participant list. Read to flag
+    program candidates, never to exclude them."""
+
+    nik = models.CharField("NIK", max_length=16, db_index=True)
+    kind = models.CharField(_("kind"), max_length=3, choices=ParticipationKind.choices)
+    kpj = models.CharField("KPJ", max_length=20, blank=True)
+    as_of = models.DateField(_("as of"))
+    source = models.CharField(_("source file"), max_length=255)
+    created_at = models.DateTimeField(_("imported"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("active participation")
+        verbose_name_plural = _("active participations")
+        constraints = [models.UniqueConstraint(fields=["nik", "kind"], name="programs_participation_once")]

@@ -182,6 +182,16 @@ def _allocate(program, run, actor, what_if, keep_existing) -> Result:
             "person_id", pl.lit("ineligible").alias("result"), pl.lit(None, pl.Int64).alias("sponsor_id"),
             "reason", "params"),
     ])
+    flags = elig.active_elsewhere(program, eligible, live) if program.flag_active_elsewhere else None
+    if flags is not None and not flags.is_empty():
+        # Flagged, never excluded (REFERENCE 5): the flag travels with the outcome.
+        outcomes = outcomes.join(flags, on="person_id", how="left").with_columns(
+            pl.when(pl.col("flags").is_not_null() & (pl.col("params") == "{}"))
+            .then(pl.format('{{"flags": "{}"}}', pl.col("flags")))
+            .when(pl.col("flags").is_not_null())
+            .then(pl.concat_str([pl.col("params").str.strip_suffix("}"), pl.lit(', "flags": "'), pl.col("flags"),
+                                 pl.lit('"}')]))
+            .otherwise(pl.col("params")).alias("params")).drop("flags")
     funded = outcomes.filter(pl.col("result") == "funded").join(people.select("person_id", "decile"), on="person_id")
     months = months_of(program)
     by_sponsor = Counter(funded["sponsor_id"].to_list())
@@ -197,6 +207,8 @@ def _allocate(program, run, actor, what_if, keep_existing) -> Result:
         "unfunded_by_reason": dict(Counter(outcomes.filter(pl.col("result") == "unfunded")["reason"].to_list())),
         "ineligible_by_reason": dict(Counter(outcomes.filter(pl.col("result") == "ineligible")["reason"].to_list())),
         "cost_per_month": cost_per_month,
+        "funded_active_elsewhere": {} if flags is None else dict(Counter(
+            flags.join(funded.select("person_id"), on="person_id", how="semi")["flags"].to_list())),
         "budget_left": {e.funder.sponsor.name: e.funder.budget - e.per_person * by_sponsor.get(e.funder.sponsor_id, 0)
                         for e in funders},
         "sponsors": [{"sponsor": e.funder.sponsor.name, "kind": e.funder.sponsor.kind, "budget": e.funder.budget,

@@ -18,6 +18,15 @@ from .test_allocation_service import make_people, program
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    # Messages are matched in the source language; the UI default is Indonesian.
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 def answer(path: Path, rows: list[dict]) -> Path:
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["ID Kelambu", "Status", "KPJ", "Alasan"])
@@ -122,3 +131,29 @@ def test_enrollment_commands(allocated, tmp_path, capsys):
     call_command("enrollment", "end", str(first.pk), "--reason", "moved", "--date", "2026-12-02")
     first.refresh_from_db()
     assert first.status == "ended"
+
+
+def test_people_active_elsewhere_are_flagged_not_excluded(tmp_path):
+    from kelambu.programs.models import ActiveParticipation, Outcome
+    from kelambu.registry.models import Person
+
+    people = make_people([(1, 30, "informal", None, True), (2, 30, "informal", None, True)])
+    p = program(budget_people=2)
+    listed = tmp_path / "aktif.csv"
+    listed.write_text(f"NIK,Jenis,KPJ\n{people[0].nik},Penerima Upah,11111111\n{people[1].nik},BPU,22222222\n")
+    assert enrollment.import_participants(listed, date(2026, 9, 30), "test") == 2
+    result = services.allocate_program(p, "test")
+    assert result.report["funded"] == 2  # flagged, still funded
+    assert result.report["funded_active_elsewhere"] == {"pu": 1, "bpu": 1}
+    first = Outcome.objects.get(run=result.run, person=people[0])
+    assert first.params["flags"] == "pu"
+    # Once this program enrolled them, a BPU participation is this program's own.
+    again = services.allocate_program(p, "test", what_if=True)
+    assert again.report["funded_active_elsewhere"] == {"pu": 1}
+    # A new list replaces the old; a wrong row refuses the whole file.
+    bad = tmp_path / "salah.csv"
+    bad.write_text(f"NIK,Jenis\n{people[0].nik},PU\n123,PU\n{people[1].nik},pensiun\n")
+    with pytest.raises(ValidationError, match="row 3"):
+        enrollment.import_participants(bad, date(2026, 10, 31), "test")
+    assert ActiveParticipation.objects.count() == 2
+    assert Person.objects.count() == 2

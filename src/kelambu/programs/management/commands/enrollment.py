@@ -1,4 +1,5 @@
 """kelambu enrollment export PROGRAM --out FILE.(csv|xlsx) [--resend]
+   kelambu enrollment participants FILE --as-of YYYY-MM-DD
    kelambu enrollment import PROGRAM FILE [--no-refill]
    kelambu enrollment end MEMBERSHIP_ID --reason {death,moved,became_pu,program_ended,other} --date YYYY-MM-DD"""
 
@@ -30,6 +31,10 @@ class Command(BaseCommand):
         imp.add_argument("path", type=Path)
         imp.add_argument("--no-refill", action="store_true", help="do not propose others in place of the rejected")
         imp.add_argument("--user")
+        par = sub.add_parser("participants", help="the branch's list of active participants (NIK, Jenis PU/BPU)")
+        par.add_argument("path", type=Path)
+        par.add_argument("--as-of", required=True, type=date.fromisoformat, help="the date the list describes")
+        par.add_argument("--user")
         end = sub.add_parser("end", help="a person leaves the program")
         end.add_argument("membership", type=int)
         end.add_argument("--reason", required=True, choices=EndReason.values)
@@ -60,6 +65,10 @@ class Command(BaseCommand):
         result = enrollment.import_answer(program, opts["path"], actor, refill=not opts["no_refill"])
         self.stdout.write(f"terdaftar / registered: {result.registered:,}; ditolak / rejected: {result.rejected:,}; "
                           f"diusulkan pengganti / proposed instead: {result.replaced:,}")
+
+    def _participants(self, actor, opts):
+        n = enrollment.import_participants(opts["path"], opts["as_of"], actor)
+        self.stdout.write(f"{n:,} peserta aktif / active participants as of {opts['as_of']}")
 
     def _end(self, actor, opts):
         member = Membership.objects.filter(pk=opts["membership"]).select_related("program").first()
