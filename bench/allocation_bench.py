@@ -12,8 +12,6 @@ Results go to stdout as JSON and into docs/PERFORMANCE.md unless --no-write.
 
 import argparse
 import json
-import os
-import platform
 import resource
 import sys
 import time
@@ -22,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
+from benchdoc import machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
@@ -75,12 +74,6 @@ def make_sponsors(n: int) -> list[Sponsor]:
     return out
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    mem = next((int(line.split()[1]) // 1024**2 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def check(a, people, sponsors) -> None:
     """The guarantees that are cheap to verify at scale: each person once, capacities, quotas."""
     assert a.assigned["person_id"].n_unique() == a.assigned.height
@@ -99,7 +92,6 @@ def check(a, people, sponsors) -> None:
 
 def write_doc(r: dict, args) -> None:
     doc = ROOT / "docs" / "PERFORMANCE.md"
-    text = doc.read_text() if doc.exists() else "# Performance\n\n"
     section = "\n".join([
         MARK_BEGIN,
         "## Allocation",
@@ -125,11 +117,7 @@ def write_doc(r: dict, args) -> None:
         "a village or CSR budget could have taken). Peak memory is the process's (data included).",
         MARK_END,
     ])
-    if MARK_BEGIN in text:
-        text = text[: text.index(MARK_BEGIN)] + section + text[text.index(MARK_END) + len(MARK_END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text)
+    write_section(doc, MARK_BEGIN, MARK_END, section)
 
 
 def main():

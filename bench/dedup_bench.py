@@ -23,13 +23,14 @@ dedup-bench markers.
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
+
+from benchdoc import machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench" / "dedup"
@@ -179,12 +180,6 @@ def run_child(*args: str) -> dict | None:
     return json.loads(lines[-1]) if lines else None
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    mem = next((int(line.split()[1]) // 1024**2 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def _num(x: float) -> str:
     # A baseline's precision can be far below 0.0001: show its magnitude, not 0.0000.
     return f"{x:.4f}" if x == 0 or x >= 0.001 else f"{x:.1e}"
@@ -267,12 +262,7 @@ def report(results: list[dict], command: str) -> str:
 
 def write_doc(section: str) -> None:
     doc = ROOT / "docs" / "PERFORMANCE.md"
-    text = doc.read_text() if doc.exists() else "# Performance\n\n"
-    if MARK_BEGIN in text and MARK_END in text:
-        text = text[: text.index(MARK_BEGIN)] + section + text[text.index(MARK_END) + len(MARK_END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text)
+    write_section(doc, MARK_BEGIN, MARK_END, section)
 
 
 def main() -> None:

@@ -11,13 +11,14 @@ Each measured import runs in its own process on a fresh database, so its peak me
 import argparse
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
+
+from benchdoc import machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"
@@ -150,15 +151,8 @@ def measure(mode: str, path: Path, db: str) -> dict:
     return result
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
-    mem = next((int(line.split()[1]) // 1024**2 for line in open("/proc/meminfo") if line.startswith("MemTotal")), 0)
-    return f"{os.cpu_count()} cores ({cpu}), {mem} GiB RAM, {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
 def write_doc(results: list[dict], args) -> None:
     doc = ROOT / "docs" / "PERFORMANCE.md"
-    text = doc.read_text() if doc.exists() else "# Performance\n\n"
     rows = ["| what | database | rows | seconds | rows/s | peak memory |", "|---|---|---:|---:|---:|---:|"]
     for r in results:
         label = {"kelambu": "Kelambu import", "naive": "naive ORM baseline"}[r["mode"]] + f" ({r['file']})"
@@ -175,11 +169,7 @@ def write_doc(results: list[dict], args) -> None:
         f"Run on {date.today().isoformat()}: `python bench/import_bench.py --rows {args.rows} --naive-rows {args.naive_rows}`",
         f"on {machine()}.", "", *rows, "", "Ratio against the naive path, same run (rows/s):", *ratios, MARK_END,
     ])
-    if MARK_BEGIN in text:
-        text = text[: text.index(MARK_BEGIN)] + section + text[text.index(MARK_END) + len(MARK_END):]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    doc.write_text(text)
+    write_section(doc, MARK_BEGIN, MARK_END, section)
 
 
 def main():
