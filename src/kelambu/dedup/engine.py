@@ -385,16 +385,22 @@ def clusters(ids: pl.Series, pairs: pl.DataFrame, threshold: float) -> pl.DataFr
     raise RuntimeError("clustering did not converge")
 
 
-def explain(row: dict, levels: dict[str, list[str]]) -> list[dict]:
-    """Why a pair scored as it did: per comparison, the level met and its weight in bits
-    (the match weight, with the name's frequency adjustment), from a row of `Scored.pairs`."""
-    out = []
+def evidence_expr(pairs: pl.DataFrame, levels: dict[str, list[str]]) -> pl.Expr:
+    """Why each pair scored as it did, as JSON text per row (vectorized): per comparison the
+    level met, its gamma and its weight in bits (the match weight, with the name's frequency
+    adjustment): [{"comparison": "nik", "level": "different", "gamma": 0, "weight": -0.36}, ...]."""
+    parts = []
     for comp in COMPARISONS:
-        gamma = row.get(f"gamma_{comp}")
-        if gamma is None:
+        if f"gamma_{comp}" not in pairs.columns:
             continue
-        weight = (row.get(f"mw_{comp}") or 0.0) + (row.get(f"mw_tf_adj_{comp}") or 0.0)
         labels = levels.get(comp, [])
-        label = "missing" if gamma < 0 or gamma >= len(labels) else labels[gamma]
-        out.append({"comparison": comp, "level": label, "gamma": int(gamma), "weight": round(weight, 2)})
-    return out
+        gamma = pl.col(f"gamma_{comp}")
+        label = gamma.replace_strict(list(range(len(labels))), labels, default="missing", return_dtype=pl.Utf8)
+        weight = pl.col(f"mw_{comp}").fill_null(0.0)
+        if f"mw_tf_adj_{comp}" in pairs.columns:
+            weight = weight + pl.col(f"mw_tf_adj_{comp}").fill_null(0.0)
+        parts.append(pl.format('{{"comparison": "{}", "level": "{}", "gamma": {}, "weight": {}}}',
+                               pl.lit(comp), label, gamma, weight.round(2)))
+    if not parts:
+        return pl.lit("[]")
+    return pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=", "), pl.lit("]")])

@@ -201,7 +201,7 @@ def _write_run(run: MatchRun, scored: engine.Scored, settings: engine.MatchSetti
     open_known = pairs.filter(pl.col("status").is_in(list(OPEN_STATUSES)))
     new = pairs.filter(pl.col("status").is_null())
 
-    evidence = [json.dumps(engine.explain(row, scored.levels)) for row in new.iter_rows(named=True)]
+    evidence = engine.evidence_expr(pairs, scored.levels).alias("evidence")
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     frame = new.select(
         pl.col("kind"),
@@ -209,16 +209,13 @@ def _write_run(run: MatchRun, scored: engine.Scored, settings: engine.MatchSetti
         pl.lit(run.pk).alias("run_id"),
         pl.col("id_l").alias("person_a_id"), pl.col("id_r").alias("person_b_id"),
         pl.col("match_probability"), pl.col("match_weight"),
-        pl.Series("evidence", evidence, dtype=pl.Utf8),
+        evidence,
         pl.lit("").alias("note"), pl.lit(now).alias("created_at"), pl.lit(now).alias("updated_at"),
     )
     insert_frame("dedup_pair", frame)
     if not open_known.is_empty():
-        # Still open: refresh the score and the evidence from this run.
-        for row in open_known.iter_rows(named=True):
-            Pair.objects.filter(pk=row["pair_id"]).update(
-                run=run, match_probability=row["match_probability"], match_weight=row["match_weight"],
-                evidence=engine.explain(row, scored.levels), kind=row["kind"])
+        _refresh_open(run, open_known.select(pl.col("pair_id").alias("id"), "kind", "match_probability",
+                                             "match_weight", evidence), now)
     counts["nik_typos"] = pairs.filter((pl.col("kind") == PairKind.NIK_TYPO) & ~pl.col("auto")).height
     counts["for_review"] = new.filter(~pl.col("auto")).height + open_known.height
 
@@ -230,6 +227,22 @@ def _write_run(run: MatchRun, scored: engine.Scored, settings: engine.MatchSetti
         counts["auto_merged"] = _merge_components(auto_pairs.select("id_l", "id_r").join(pair_ids, on=["id_l", "id_r"]),
                                                   actor, automatic=True)
     return counts
+
+
+def _refresh_open(run: MatchRun, rows: pl.DataFrame, now) -> None:
+    """Pairs still open get this run's score and evidence, set-based through a temp table."""
+    jsonb = "CAST(r.evidence AS jsonb)" if connection.vendor == "postgresql" else "r.evidence"
+    with connection.cursor() as c:
+        c.execute("CREATE TEMP TABLE IF NOT EXISTS dedup_refresh (id bigint PRIMARY KEY, kind varchar(12), "
+                  "match_probability double precision, match_weight double precision, evidence text)")
+        c.execute("DELETE FROM dedup_refresh")
+        insert_frame("dedup_refresh", rows)
+        sets = ", ".join(f"{col} = (SELECT {expr} FROM dedup_refresh r WHERE r.id = dedup_pair.id)" for col, expr in (
+            ("kind", "r.kind"), ("match_probability", "r.match_probability"),
+            ("match_weight", "r.match_weight"), ("evidence", jsonb)))
+        c.execute(f"UPDATE dedup_pair SET run_id = %s, updated_at = %s, {sets} "
+                  "WHERE id IN (SELECT id FROM dedup_refresh)", [run.pk, now])
+        c.execute("DELETE FROM dedup_refresh")
 
 
 def _existing_pairs(pairs: pl.DataFrame) -> pl.DataFrame:

@@ -84,6 +84,11 @@ def test_a_second_run_keeps_decisions(synthetic, personas):
     assert pair.status == PairStatus.REJECTED
     assert second.report["kept_decisions"] >= 1
     assert Pair.objects.filter(person_a=pair.person_a, person_b=pair.person_b).count() == 1
+    # Pairs still open carry the newer run's score and evidence.
+    still_open = Pair.objects.filter(status=PairStatus.PENDING, kind=PairKind.MATCH).first()
+    assert still_open.run_id == second.pk
+    assert [e["comparison"] for e in still_open.evidence] == ["nik", "name", "birth_date", "sex", "household", "phone"]
+    assert all(isinstance(e["weight"], float) and e["level"] for e in still_open.evidence)
 
 
 def test_accept_merges_and_unmerge_restores(tmp_path, personas):
