@@ -37,23 +37,30 @@ MAX_ANSWER_BYTES = 50 * 1024 * 1024
 
 
 def export_frame(program: Program, actor, *, mark_submitted: bool = True, statuses=(MembershipStatus.PROPOSED,)):
-    """The rows for the branch; the memberships sent become 'submitted'."""
+    """The rows for the branch, in one query; the memberships sent become 'submitted'."""
     check_can_manage(actor, program)
-    members = (Membership.objects.filter(program=program, status__in=statuses).select_related("person", "sponsor")
-               .order_by("pk"))
-    package = "JKK+JKM+JHT" if program.jht else "JKK+JKM"
-    rows = [{
-        "ID Kelambu": str(m.pk), "NIK": m.person.nik or "", "Nama": m.person.name,
-        "Tanggal Lahir": m.person.birth_date.strftime("%d-%m-%Y") if m.person.birth_date else "",
-        "Alamat": m.person.address or "", "Pekerjaan": vocab.occupation_label(m.person.occupation) or "",
-        "Dasar Penghasilan": str(program.income_basis), "Program": package,
-        "Bulan Mulai": m.start_month.strftime("%m-%Y"), "Penyandang Dana": m.sponsor.name,
-    } for m in members]
-    frame = pl.DataFrame(rows, schema={c: pl.Utf8 for c in EXPORT_COLUMNS})
-    if mark_submitted and rows:
-        with transaction.atomic():
-            Membership.objects.filter(pk__in=[int(r["ID Kelambu"]) for r in rows]).update(
-                status=MembershipStatus.SUBMITTED, updated_at=timezone.now())
+    with transaction.atomic():
+        members = Membership.objects.filter(program=program, status__in=statuses)
+        rows = list(members.order_by("pk").values_list(
+            "pk", "person__nik", "person__name", "person__birth_date", "person__address", "person__occupation",
+            "start_month", "sponsor__name"))
+        raw = pl.DataFrame(rows, orient="row", schema={
+            "id": pl.Int64, "nik": pl.Utf8, "name": pl.Utf8, "birth": pl.Date, "address": pl.Utf8,
+            "occupation": pl.Utf8, "start": pl.Date, "sponsor": pl.Utf8})
+        labels = {k: v[0] for k, v in vocab.OCCUPATIONS.items()}
+        frame = raw.select(
+            pl.col("id").cast(pl.Utf8).alias("ID Kelambu"), pl.col("nik").fill_null("").alias("NIK"),
+            pl.col("name").alias("Nama"), pl.col("birth").dt.strftime("%d-%m-%Y").fill_null("").alias("Tanggal Lahir"),
+            pl.col("address").fill_null("").alias("Alamat"),
+            pl.col("occupation").replace_strict(labels, default="").fill_null("").alias("Pekerjaan"),
+            pl.lit(str(program.income_basis)).alias("Dasar Penghasilan"),
+            pl.lit("JKK+JKM+JHT" if program.jht else "JKK+JKM").alias("Program"),
+            pl.col("start").dt.strftime("%m-%Y").alias("Bulan Mulai"), pl.col("sponsor").alias("Penyandang Dana"),
+        )
+        if mark_submitted and rows:
+            # The same rows, by the same filter up to the last one read (no id list to bind).
+            members.filter(pk__lte=raw["id"].max()).update(status=MembershipStatus.SUBMITTED,
+                                                            updated_at=timezone.now())
             audit(actor, "enrollment.export", program, summary=f"{len(rows):,} memberships of {program.name} "
                   "sent to the BPJS branch", data={"rows": len(rows)})
     return frame
@@ -107,14 +114,14 @@ def import_answer(program: Program, path: Path, actor, *, refill: bool = True) -
     for col in ("kpj", "alasan"):
         if col not in frame.columns:
             frame = frame.with_columns(pl.lit(None, pl.Utf8).alias(col))
-    ids = {m.pk: m for m in Membership.objects.filter(program=program)}
+    ids = set(Membership.objects.filter(program=program).values_list("pk", flat=True))
     problems, updates = [], []
     seen_kpj: set[str] = set()
     for i, row in enumerate(frame.iter_rows(named=True), start=2):
         ref = (row["id kelambu"] or "").strip()
         status = (row["status"] or "").strip().lower()
         kpj = (row["kpj"] or "").strip()
-        member = ids.get(int(ref)) if ref.isdigit() else None
+        member = int(ref) if ref.isdigit() and int(ref) in ids else None
         if member is None:
             problems.append(_("row %(row)s: ID Kelambu %(ref)s is not a membership of this program")
                             % {"row": i, "ref": ref or "-"})
@@ -132,13 +139,15 @@ def import_answer(program: Program, path: Path, actor, *, refill: bool = True) -
         else:
             problems.append(_("row %(row)s: status %(status)s is neither registered nor rejected")
                             % {"row": i, "status": status or "-"})
-    taken = set(Membership.objects.filter(kpj__in=seen_kpj).exclude(pk__in=[u[0].pk for u in updates])
-                .values_list("kpj", flat=True))
-    problems += [_("KPJ %(kpj)s already belongs to another membership") % {"kpj": k} for k in sorted(taken)]
+    # KPJ numbers already held by other memberships (read once, compared in Python).
+    answered = {u[0] for u in updates}
+    taken = sorted(k for pk, k in Membership.objects.exclude(kpj="").values_list("pk", "kpj")
+                   if k in seen_kpj and pk not in answered)
+    problems += [_("KPJ %(kpj)s already belongs to another membership") % {"kpj": k} for k in taken]
     if problems:
         raise ValidationError(problems[:50])
-    registered_rows = [(u[0].pk, u[2], "") for u in updates if u[1] == "registered"]
-    rejected_rows = [(u[0].pk, "", u[3]) for u in updates if u[1] == "rejected"]
+    registered_rows = [(u[0], u[2], "") for u in updates if u[1] == "registered"]
+    rejected_rows = [(u[0], "", u[3]) for u in updates if u[1] == "rejected"]
     registered, rejected = len(registered_rows), len(rejected_rows)
     with transaction.atomic():
         # Set-based: the answer for a whole program is tens of thousands of rows.
@@ -198,8 +207,6 @@ def import_participants(path: Path, as_of: date, actor) -> int:
     """The branch's list of active participants (NIK, Jenis PU/BPU, optional KPJ) replaces
     the previous one: it is a snapshot of who is active as of `as_of`. Any wrong row refuses
     the whole file with row and problem."""
-    from kelambu.lib.nik import clean_nik
-
     from .models import ActiveParticipation
 
     check_can_manage(actor)
@@ -209,25 +216,32 @@ def import_participants(path: Path, as_of: date, actor) -> int:
         raise ValidationError(_("The participant file lacks column(s): %(cols)s") % {"cols": ", ".join(sorted(missing))})
     if "kpj" not in frame.columns:
         frame = frame.with_columns(pl.lit(None, pl.Utf8).alias("kpj"))
-    problems, rows, seen = [], [], set()
-    for i, row in enumerate(frame.iter_rows(named=True), start=2):
-        nik = clean_nik(row["nik"] or "")
-        kind = PARTICIPATION_KINDS.get((row["jenis"] or "").strip().lower())
-        if not nik or len(nik) != 16 or not nik.isdigit():
-            problems.append(_("row %(row)s: NIK %(nik)s is not 16 digits") % {"row": i, "nik": row["nik"] or "-"})
-        elif kind is None:
-            problems.append(_("row %(row)s: Jenis %(kind)s is neither PU nor BPU") % {"row": i, "kind": row["jenis"] or "-"})
-        elif (nik, kind) not in seen:
-            seen.add((nik, kind))
-            rows.append((nik, kind, (row["kpj"] or "").strip()[:20]))
+    # The whole list is checked as columns: a branch's list runs to hundreds of thousands.
+    checked = frame.with_row_index("row", offset=2).select(
+        "row", pl.col("nik").alias("given"), pl.col("jenis").alias("kind_given"),
+        pl.col("nik").str.replace_all(r"[\s.'`-]", "").alias("nik"),
+        pl.col("jenis").str.strip_chars().str.to_lowercase()
+        .replace_strict(PARTICIPATION_KINDS, default=None, return_dtype=pl.Utf8).alias("kind"),
+        pl.col("kpj").fill_null("").str.strip_chars().str.slice(0, 20).alias("kpj"),
+    )
+    bad_nik = ~pl.col("nik").str.contains(r"^\d{16}$").fill_null(False)
+    problems = [
+        _("row %(row)s: NIK %(nik)s is not 16 digits") % {"row": r["row"], "nik": r["given"] or "-"}
+        if r["bad_nik"] else
+        _("row %(row)s: Jenis %(kind)s is neither PU nor BPU") % {"row": r["row"], "kind": r["kind_given"] or "-"}
+        for r in checked.with_columns(bad_nik.alias("bad_nik"))
+        .filter(pl.col("bad_nik") | pl.col("kind").is_null()).head(50).iter_rows(named=True)
+    ]
     if problems:
-        raise ValidationError(problems[:50])
+        raise ValidationError(problems)
+    rows = checked.unique(["nik", "kind"], keep="first", maintain_order=True)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     with transaction.atomic():
         ActiveParticipation.objects.all().delete()
-        ActiveParticipation.objects.bulk_create(
-            [ActiveParticipation(nik=n, kind=k, kpj=kpj, as_of=as_of, source=Path(path).name[:255])
-             for n, k, kpj in rows], batch_size=5000)
+        insert_frame("programs_activeparticipation", rows.select(
+            "nik", "kind", "kpj", pl.lit(as_of).alias("as_of"), pl.lit(Path(path).name[:255]).alias("source"),
+            pl.lit(now).alias("created_at")))
         audit(actor, "enrollment.participants", object_type="programs.activeparticipation", object_id="",
-              summary=f"{len(rows):,} active participants as of {as_of} from {Path(path).name}",
-              data={"rows": len(rows), "as_of": as_of.isoformat()})
-    return len(rows)
+              summary=f"{rows.height:,} active participants as of {as_of} from {Path(path).name}",
+              data={"rows": rows.height, "as_of": as_of.isoformat()})
+    return rows.height
