@@ -12,6 +12,8 @@ from __future__ import annotations
 import polars as pl
 from django.db import connection
 
+from kelambu.registry.models import prefix_range_sql
+
 from .engine import MatchSettings
 from .models import PairKind, PairStatus
 
@@ -23,10 +25,7 @@ def funding_spans(region: str = "") -> pl.DataFrame:
     """One row per funding: a source record of a funded list, or a live program membership,
     with the surviving person, the person it was filed under, who pays, from when to when,
     and `list_key` (the list or the program it belongs to)."""
-    where, params = "", []
-    if region:
-        where = " AND (p.village_id = %s OR (p.village_id >= %s AND p.village_id < %s))"
-        params = [region, region + ".", region + "/"]
+    where, params = prefix_range_sql("p.village_id", region)
     with connection.cursor() as c:
         c.execute(
             "SELECT COALESCE(p.merged_into_id, p.id), p.id, b.id, "

@@ -25,7 +25,7 @@ from kelambu.accounts import access
 from kelambu.audit.services import record as audit
 from kelambu.lib.matchnames import match_name_expr
 from kelambu.registry.bulk import insert_frame, keys_source
-from kelambu.registry.models import Person
+from kelambu.registry.models import Person, prefix_range_sql
 
 from . import engine
 from .models import OPEN_STATUSES, MatchRun, Merge, MergeKind, Pair, PairKind, PairStatus, RunStatus
@@ -71,9 +71,7 @@ def merges_visible_to(user):
 
 
 def _region_sql(region: str, column: str) -> tuple[str, list]:
-    if not region:
-        return "", []
-    return f" AND ({column} = %s OR ({column} >= %s AND {column} < %s))", [region, region + ".", region + "/"]
+    return prefix_range_sql(column, region)
 
 
 def people_frame(region: str = "") -> pl.DataFrame:

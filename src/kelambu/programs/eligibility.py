@@ -13,20 +13,12 @@ from datetime import date
 import polars as pl
 from django.db import connection
 
+from kelambu.registry.models import prefix_range_sql
+
 from .models import LIVE_STATUSES, Program
 
 PEOPLE_SCHEMA = {"person_id": pl.Int64, "nik": pl.Utf8, "village": pl.Utf8, "category": pl.Utf8,
                  "occupation": pl.Utf8, "decile": pl.Int64, "decile_scale": pl.Utf8, "birth_date": pl.Utf8}
-
-
-def _region_filter(codes: list[str], column: str) -> tuple[str, list]:
-    if not codes:
-        return "", []
-    parts, params = [], []
-    for code in codes:
-        parts.append(f"({column} = %s OR ({column} >= %s AND {column} < %s))")
-        params += [code, code + ".", code + "/"]
-    return " AND (" + " OR ".join(parts) + ")", params
 
 
 def program_regions(program: Program) -> list[str]:
@@ -37,7 +29,7 @@ def program_regions(program: Program) -> list[str]:
 
 def candidates(program: Program) -> pl.DataFrame:
     """The active people living in the program's regions."""
-    where, params = _region_filter(program_regions(program), "village_id")
+    where, params = prefix_range_sql("village_id", program_regions(program))
     with connection.cursor() as c:
         c.execute("SELECT id, nik, village_id, category, occupation, decile, decile_scale, birth_date "
                   f"FROM registry_person WHERE merged_into_id IS NULL{where}", params)

@@ -150,6 +150,15 @@ def prefix_range(field: str, code: str) -> Q:
     return Q(**{f"{field}__gte": code + ".", f"{field}__lt": code + "/"}) | Q(**{field: code})
 
 
+def prefix_range_sql(column: str, codes) -> tuple[str, list]:
+    """`prefix_range` for raw SQL: " AND (...)" matching any of `codes` (none: no condition)."""
+    codes = [c for c in ([codes] if isinstance(codes, str) else codes) if c]
+    if not codes:
+        return "", []
+    parts = " OR ".join(f"({column} = %s OR ({column} >= %s AND {column} < %s))" for _ in codes)
+    return f" AND ({parts})", [v for c in codes for v in (c, c + ".", c + "/")]
+
+
 class PersonQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PersonQuerySet":
         """The one scoped read of people: the web, exports and CLI all go through it."""
