@@ -70,6 +70,11 @@ def merges_visible_to(user):
 # ---------------------------------------------------------------- reading people
 
 
+def _key_as_id() -> str:
+    """keys_source yields text: the cast that compares it with an id column."""
+    return "CAST(k.value AS bigint)" if connection.vendor == "postgresql" else "CAST(k.value AS integer)"
+
+
 def _region_sql(region: str, column: str) -> tuple[str, list]:
     return prefix_range_sql(column, region)
 
@@ -249,7 +254,7 @@ def _existing_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
     if not ids:
         return pl.DataFrame(schema=schema)
     source, params = keys_source([str(i) for i in ids])
-    cast = "CAST(k.value AS bigint)" if connection.vendor == "postgresql" else "CAST(k.value AS integer)"
+    cast = _key_as_id()
     with connection.cursor() as c:
         c.execute(f"SELECT p.id, p.person_a_id, p.person_b_id, p.status FROM {source} "
                   f"JOIN dedup_pair p ON p.person_a_id = {cast} WHERE p.kind IN (%s, %s)",
@@ -312,7 +317,7 @@ def _survivors(edges: pl.DataFrame) -> pl.DataFrame:
     ids = pl.concat([edges["id_l"], edges["id_r"]]).unique()
     comp = engine.clusters(ids, edges.with_columns(match_probability=pl.lit(1.0)), 0.0)
     source, params = keys_source([str(i) for i in ids.to_list()])
-    cast = "CAST(k.value AS bigint)" if connection.vendor == "postgresql" else "CAST(k.value AS integer)"
+    cast = _key_as_id()
     with connection.cursor() as c:
         c.execute(f"SELECT p.id, p.nik IS NOT NULL FROM {source} JOIN registry_person p ON p.id = {cast}", params)
         has_nik = pl.DataFrame(c.fetchall(), schema={"id": pl.Int64, "has_nik": pl.Boolean}, orient="row")
@@ -335,7 +340,7 @@ def _merge_components(edges: pl.DataFrame, actor, *, automatic: bool, note: str 
     mapping = mapping.join(pair_of, on="absorbed", how="left")
     absorbed = [str(i) for i in mapping["absorbed"].to_list()]
     source, params = keys_source(absorbed)
-    cast = "CAST(k.value AS bigint)" if connection.vendor == "postgresql" else "CAST(k.value AS integer)"
+    cast = _key_as_id()
     with connection.cursor() as c:
         c.execute(f"SELECT sr.person_id, sr.id FROM {source} JOIN registry_sourcerecord sr ON sr.person_id = {cast}",
                   params)

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from kelambu.registry.models import DecileScale
+from kelambu.rules.services import lowest_income_basis
 
 
 class SponsorKind(models.TextChoices):
@@ -68,7 +69,8 @@ class Program(models.Model):
     start_month = models.DateField(_("first month"))
     end_month = models.DateField(_("last month"))
     jht = models.BooleanField(_("with JHT"), default=False)
-    income_basis = models.PositiveIntegerField(_("income basis (Rp)"), default=1_000_000)
+    # The lowest level in force by default (lib/data/income_basis.csv), not a constant here.
+    income_basis = models.PositiveIntegerField(_("income basis (Rp)"), default=lowest_income_basis)
     # Eligibility (null / empty = no condition).
     decile_scale = models.CharField(_("decile scale"), max_length=8, choices=DecileScale.choices, blank=True)
     decile_min = models.SmallIntegerField(_("lowest decile"), null=True, blank=True)

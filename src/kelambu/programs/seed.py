@@ -15,8 +15,10 @@ from kelambu.lib.contributions import monthly_contribution
 from kelambu.lib.vocab import VILLAGE_WORKERS
 from kelambu.rules.services import rulebook
 
-from .models import Program, ProgramSponsor, ProgramStatus, Sponsor
-from .services import months_of
+from .models import Program, ProgramStatus, Sponsor
+from .services import add_envelope, create_program, ensure_sponsor, months_of
+
+ACTOR = "demo"
 
 
 def _cost(program: Program, kind: str) -> int:
@@ -26,61 +28,64 @@ def _cost(program: Program, kind: str) -> int:
 
 
 def _sponsor(name: str, kind: str, region: str, **kw) -> Sponsor:
-    sponsor, _ = Sponsor.objects.get_or_create(name=name, defaults={"kind": kind, "region_id": region, **kw})
-    return sponsor
+    return ensure_sponsor(name, ACTOR, kind=kind, region_id=region, **kw)
 
 
-def _program(name: str, **kw) -> tuple[Program, bool]:
-    return Program.objects.get_or_create(name=name, defaults={"status": ProgramStatus.ACTIVE, **kw})
+def _program(name: str, envelopes: list[tuple[Sponsor, int, list]], **fields) -> Program:
+    """The program with its envelopes (sponsor, head count, regions), through the services
+    (audited); an existing one is left as it is. Budgets are head counts times the
+    contribution in force for the program's months."""
+    existing = Program.objects.filter(name=name).first()
+    if existing:
+        return existing
+    fields = {"name": name, "status": ProgramStatus.ACTIVE, **fields}
+    probe = Program(**fields)
+    year = probe.start_month.year
+    (first, people, regions), rest = envelopes[0], envelopes[1:]
+    program = create_program(ACTOR, fields, sponsor=first, year=year, budget=people * _cost(probe, first.kind))
+    if regions:
+        program.funders.filter(sponsor=first).update(regions=regions)
+    for sponsor, people, regions in rest:
+        add_envelope(program, sponsor, ACTOR, year=year, budget=people * _cost(probe, sponsor.kind), regions=regions)
+    return program
 
 
 @transaction.atomic
 def seed_demo_programs() -> list[Program]:
-    out = []
     muba = _sponsor("Pemkab Musi Banyuasin (Dinsos)", "apbd", "16.06", legal_basis="perbup",
                     legal_number="Perbup Musi Banyuasin 54/2023", legal_date=date(2023, 1, 1),
                     contact_name="Dinas Sosial Kabupaten Musi Banyuasin")
-    pake, created = _program(
-        "PAKE KELAMBU", region_id="16.06", start_month=date(2026, 1, 1), end_month=date(2026, 12, 1),
+    pake = _program(
+        "PAKE KELAMBU", [(muba, 45_000, [])], region_id="16.06", start_month=date(2026, 1, 1),
+        end_month=date(2026, 12, 1),
         description="Perlindungan Ketenagakerjaan, Keluarga Aman Terbantu: JKK dan JKM bagi pekerja rentan "
                     "desil 1-3 P3KE, dibiayai APBD Musi Banyuasin.",
         decile_scale="p3ke", decile_min=1, decile_max=3, age_min=15, age_max=65,
         quotas=[{"field": "decile", "value": "1", "limit": 12_451}, {"field": "decile", "value": "2", "limit": 24_119},
                 {"field": "decile", "value": "3", "limit": 8_430}],
     )
-    if created:
-        ProgramSponsor.objects.create(program=pake, sponsor=muba, year=2026, budget=45_000 * _cost(pake, "apbd"))
-    out.append(pake)
-
     me = _sponsor("Pemkab Muara Enim (DPMD)", "apbd", "16.03", legal_basis="se_bupati",
                   legal_number="Surat Edaran Bupati Muara Enim", contact_name="DPMD Kabupaten Muara Enim")
-    village, created = _program(
-        "Perlindungan pekerja desa Muara Enim", region_id="16.03", start_month=date(2026, 10, 1),
-        end_month=date(2026, 12, 1),
+    village = _program(
+        "Perlindungan pekerja desa Muara Enim", [(me, 26_775, [])], region_id="16.03",
+        start_month=date(2026, 10, 1), end_month=date(2026, 12, 1),
         description="Ekosistem pekerja desa (kepala desa, perangkat, BPD, linmas, guru ngaji, kader) dan petani "
                     "sawit, Oktober-Desember, melalui DPMD.",
         age_min=15, categories=list(VILLAGE_WORKERS), occupations=["petani_sawit"],
         quotas=[{"field": "occupation", "value": "petani_sawit", "limit": 2_124}],
     )
-    if created:
-        ProgramSponsor.objects.create(program=village, sponsor=me, year=2026, budget=26_775 * _cost(village, "apbd"))
-    out.append(village)
-
-    csr, created = _program(
-        "CSR pekerja rentan Musi Rawas Utara", region_id="16.13", start_month=date(2026, 1, 1),
+    companies = [(_sponsor(name, "csr", "16.13", legal_basis="pks", legal_number=f"PKS {name} - Pemkab Muratara"),
+                  people, regions)
+                 for name, people, regions in [("PT MMS", 2_000, []), ("PT Ariani", 1_000, ["16.13.01", "16.13.02"]),
+                                               ("PT Sawit Lestari", 500, [])]]
+    csr = _program(
+        "CSR pekerja rentan Musi Rawas Utara", companies, region_id="16.13", start_month=date(2026, 1, 1),
         end_month=date(2026, 6, 1),
         description="Perusahaan di Musi Rawas Utara membayar iuran pekerja rentan miskin ekstrem dari dana CSR, "
                     "enam bulan.",
         decile_scale="dtsen", decile_min=1, decile_max=4, age_min=15, age_max=65, categories=["informal"],
     )
-    if created:
-        for name, people, regions in [("PT MMS", 2_000, []), ("PT Ariani", 1_000, ["16.13.01", "16.13.02"]),
-                                      ("PT Sawit Lestari", 500, [])]:
-            company = _sponsor(name, "csr", "16.13", legal_basis="pks", legal_number=f"PKS {name} - Pemkab Muratara")
-            ProgramSponsor.objects.create(program=csr, sponsor=company, year=2026, regions=regions,
-                                          budget=people * _cost(csr, "csr"))
-    out.append(csr)
-    return out
+    return [pake, village, csr]
 
 
 def simulate_branch(program: Program, folder, actor="demo", reject_every: int = 97) -> dict:

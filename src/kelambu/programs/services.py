@@ -310,3 +310,28 @@ def create_program(actor, fields: dict, *, sponsor: Sponsor | None = None, new_s
     audit(actor, "programs.create", program, summary=f"Program {program.name} created",
           data={"region": program.region_id, "sponsor": sponsor.name, "budget": budget, "year": year})
     return program
+
+
+@transaction.atomic
+def add_envelope(program: Program, sponsor: Sponsor, actor, *, year: int, budget: int,
+                 regions: list | None = None, categories: list | None = None) -> ProgramSponsor:
+    """Another sponsor's budget envelope for a program (optionally for part of its scope)."""
+    check_can_manage(actor, program)
+    if budget < 0:
+        raise ValidationError(_("A budget cannot be negative."))
+    envelope = ProgramSponsor.objects.create(program=program, sponsor=sponsor, year=year, budget=budget,
+                                             regions=regions or [], categories=categories or [])
+    audit(actor, "programs.envelope", program, summary=f"{sponsor.name}: Rp{budget:,} for {program.name} in {year}",
+          data={"sponsor": sponsor.name, "year": year, "budget": budget, "regions": regions or []})
+    return envelope
+
+
+def ensure_sponsor(name: str, actor, **fields) -> Sponsor:
+    """The sponsor of that name, created (and audited) if it is new."""
+    check_can_manage(actor)
+    with transaction.atomic():
+        sponsor, created = Sponsor.objects.get_or_create(name=name, defaults=fields)
+        if created:
+            audit(actor, "programs.sponsor", sponsor, summary=f"Sponsor {name} ({sponsor.kind}) created",
+                  data={"kind": sponsor.kind, "region": sponsor.region_id})
+    return sponsor

@@ -12,3 +12,12 @@ def rulebook() -> RuleBook:
     if unknown:
         raise RuleError(f"KELAMBU_DISCOUNT_FUNDING: unknown funding kind(s) {', '.join(sorted(unknown))}")
     return load_rulebook(kinds)
+
+
+def lowest_income_basis() -> int:
+    """The lowest declared income basis in force today (the default for a new program)."""
+    from datetime import date
+
+    from kelambu.lib.contributions import minimum_basis
+
+    return minimum_basis(rulebook(), date.today())

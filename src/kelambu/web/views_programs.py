@@ -52,7 +52,7 @@ from kelambu.programs.models import (
 )
 from kelambu.regions.models import Region
 from kelambu.registry.models import DecileScale, prefix_range
-from kelambu.rules.services import rulebook
+from kelambu.rules.services import lowest_income_basis, rulebook
 
 PAGE_SIZE = 50
 PROVINCE = "16"
@@ -328,7 +328,8 @@ class ProgramForm(forms.Form):
     start_month = MonthField(label=gettext_lazy("First month"))
     end_month = MonthField(label=gettext_lazy("Last month"))
     jht = forms.BooleanField(label=gettext_lazy("With JHT (old-age savings)"), required=False)
-    income_basis = forms.IntegerField(label=gettext_lazy("Income basis (Rp)"), initial=1_000_000, min_value=0)
+    income_basis = forms.IntegerField(label=gettext_lazy("Income basis (Rp)"), initial=lowest_income_basis,
+                                      min_value=0)
     decile_scale = forms.ChoiceField(label=gettext_lazy("Decile scale"), required=False,
                                      choices=[("", gettext_lazy("No decile rule"))] + DecileScale.choices)
     decile_min = forms.IntegerField(label=gettext_lazy("Lowest decile"), required=False, min_value=1, max_value=10)
