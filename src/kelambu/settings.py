@@ -96,7 +96,9 @@ else:
             "OPTIONS": {
                 # WAL lets the web app read while an import writes; IMMEDIATE avoids
                 # "database is locked" upgrades from read to write transactions.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; "
+                # 64 KiB pages (set before WAL fixes them, so only for a new file): a third less
+                # time writing a million-row import than SQLite's default 4 KiB.
+                "init_command": "PRAGMA page_size=65536; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; "
                 # A 256 MB page cache keeps index pages of a million-row import in memory.
                 "PRAGMA cache_size=-262144; PRAGMA temp_store=MEMORY;",
                 "transaction_mode": "IMMEDIATE",
@@ -160,6 +162,8 @@ KELAMBU_IMPORT_MAX_FIELD = envint("KELAMBU_IMPORT_MAX_FIELD", 4096)
 # setting, is treated as a zip bomb.
 KELAMBU_XLSX_MAX_UNPACKED = envint("KELAMBU_XLSX_MAX_UNPACKED", 4 * 1024**3)
 KELAMBU_XLSX_MAX_RATIO = envint("KELAMBU_XLSX_MAX_RATIO", 200)
+# SQLite bulk inserts of at least this many rows go through a database image (registry/bulk.py).
+KELAMBU_SQLITE_IMAGE_MIN_ROWS = envint("KELAMBU_SQLITE_IMAGE_MIN_ROWS", 5000)
 # Web uploads run in a background thread so the page can show progress; tests run
 # them inline.
 KELAMBU_IMPORT_IN_BACKGROUND = envbool("KELAMBU_IMPORT_IN_BACKGROUND", True)

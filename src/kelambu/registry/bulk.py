@@ -1,52 +1,205 @@
 """Moving a Polars frame into a table fast, on either database.
 
-PostgreSQL gets COPY; SQLite gets one executemany inside the caller's transaction.
-Both are set-based: no per-row ORM call (DESIGN: a Python loop calling the ORM per row
-is a bug on bulk paths).
+PostgreSQL gets COPY. SQLite has no COPY, and its Python driver turns every cell into a
+Python object and binds it one by one, which made the sqlite3 module, not SQLite, the cost of
+a million-row import. So a large frame goes to SQLite as a database image: the ADBC SQLite
+driver (Apache Arrow) writes the rows from Arrow memory into a scratch file, the image is
+loaded into a schema attached to Django's own connection (`deserialize`, which works inside
+the caller's transaction), and one `INSERT ... SELECT` copies it into the table. Small frames
+keep `executemany`. Both are set-based: no per-row ORM call (DESIGN: a Python loop calling the
+ORM per row is a bug on bulk paths).
 """
 
 import io
 import json
+import os
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
 
 import polars as pl
+from django.conf import settings
 from django.db import connection
+
+STAGE_SCHEMA = "kelambu_stage"
 
 
 def _for_db(frame: pl.DataFrame) -> pl.DataFrame:
     # Dates as ISO text: what Django stores on SQLite, what COPY parses.
-    return frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date)
+    frame = frame.with_columns(pl.col(c).dt.strftime("%Y-%m-%d") for c, t in frame.schema.items() if t == pl.Date)
+    if connection.vendor == "postgresql":
+        return frame
+    # Values as Django stores them on SQLite, whichever way the rows go in: datetimes as UTC
+    # text, booleans as 0/1; an all-null column typed so Arrow can carry it.
+    converted = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            column = pl.col(name).dt.convert_time_zone("UTC").dt.replace_time_zone(None) if dtype.time_zone else pl.col(name)
+            converted.append(column.dt.strftime("%Y-%m-%d %H:%M:%S%.6f").alias(name))
+        elif dtype == pl.Boolean:
+            converted.append(pl.col(name).cast(pl.Int8))
+        elif dtype == pl.Null:
+            converted.append(pl.col(name).cast(pl.Utf8))
+    return frame.with_columns(converted) if converted else frame
+
+
+@cache
+def _empty_image() -> bytes:
+    # An image of an empty database, loaded over the stage schema to free its memory.
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE x (a)")
+    db.execute("DROP TABLE x")
+    image = db.serialize()
+    db.close()
+    return image
+
+
+def _sqlite_image(frame: pl.DataFrame) -> bytes:
+    """`frame` as the bytes of a SQLite database holding it as table `rows`."""
+    import adbc_driver_sqlite.dbapi as adbc
+
+    with tempfile.TemporaryDirectory(prefix="kelambu-stage-") as folder:
+        path = os.path.join(folder, "stage.sqlite3")
+        with adbc.connect(path, autocommit=True) as db, db.cursor() as cursor:
+            # A throwaway file: no journal, no syncing; large pages for a fast sequential fill.
+            for pragma in ("page_size = 65536", "journal_mode = OFF", "synchronous = OFF"):
+                cursor.execute(f"PRAGMA {pragma}")
+            cursor.adbc_ingest("rows", frame.to_arrow(compat_level=pl.CompatLevel.oldest()), mode="create")
+        return Path(path).read_bytes()
+
+
+def _csv(chunk: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    chunk.write_csv(buffer, include_header=False, null_value="", quote_style="non_numeric")
+    return buffer.getvalue()
+
+
+class BulkRows:
+    """The rows of one frame on their way into one table.
+
+    `start()` begins turning the frame into what the database takes in bulk (CSV for COPY,
+    SQLite images) in a background thread, a few chunks ahead of the writer; `write()` then
+    puts the rows in through Django's connection, in the caller's transaction. Starting early
+    lets the conversion of one table's rows run while another table is being written: the
+    drivers, SQLite and Polars release the GIL, so the second core does real work."""
+
+    AHEAD = 3  # chunks converted and not yet written, at most: bounds the memory held
+
+    def __init__(self, table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000):
+        frame = _for_db(frame)
+        qn = connection.ops.quote_name
+        self.table = qn(table)
+        self.columns = ", ".join(qn(c) for c in frame.columns)
+        self.height, self._width = frame.height, frame.width
+        if connection.vendor == "postgresql":
+            self._convert = _csv
+        elif frame.height >= settings.KELAMBU_SQLITE_IMAGE_MIN_ROWS:
+            self._convert = _sqlite_image
+        else:
+            self._convert = None  # executemany
+        self._chunks = [frame.slice(offset, chunk_rows) for offset in range(0, frame.height, chunk_rows)]
+        self._room = threading.Semaphore(self.AHEAD)
+        self._stop = threading.Event()
+        self._pool = None
+        self._futures = None
+
+    def start(self) -> "BulkRows":
+        if self._convert and self._futures is None and self._chunks:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kelambu-bulk")
+            self._futures = [self._pool.submit(self._prepare, chunk) for chunk in self._chunks]
+        return self
+
+    def _prepare(self, chunk: pl.DataFrame):
+        self._room.acquire()
+        return None if self._stop.is_set() else self._convert(chunk)
+
+    def _payloads(self) -> Iterator[tuple[pl.DataFrame, bytes]]:
+        for chunk, future in zip(self._chunks, self._futures, strict=True):
+            payload = future.result()
+            self._room.release()
+            yield chunk, payload
+
+    def close(self) -> None:
+        """Stops the conversion and frees what it holds; safe to call more than once."""
+        self._stop.set()
+        for _ in self._chunks:
+            self._room.release()  # a worker waiting for room wakes up and stops
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool = self._futures = None
+        self._chunks = []
+
+    def write(self, on_chunk=None) -> int:
+        """Inserts every row and returns the count; `on_chunk(done, total)` after each chunk."""
+        try:
+            if not self._chunks:
+                return 0
+            self.start()
+            if self._convert is _csv:
+                heights = self._write_copy()
+            elif self._convert is _sqlite_image:
+                heights = self._write_images()
+            else:
+                heights = self._write_rows()
+            done = 0
+            for height in heights:
+                done += height
+                if on_chunk:
+                    on_chunk(done, self.height)
+            return done
+        finally:
+            self.close()
+
+    def _write_copy(self) -> Iterator[int]:
+        # One COPY for every chunk, so the server never waits between chunks.
+        with connection.cursor() as cursor:
+            with cursor.cursor.copy(f"COPY {self.table} ({self.columns}) FROM STDIN WITH (FORMAT csv, NULL '')") as copy:
+                for chunk, data in self._payloads():
+                    copy.write(data)
+                    del data
+                    yield chunk.height
+
+    def _write_images(self) -> Iterator[int]:
+        connection.ensure_connection()
+        raw = connection.connection
+        attached = {row[1] for row in raw.execute("PRAGMA database_list")}
+        with connection.cursor() as cursor:
+            if STAGE_SCHEMA not in attached:
+                # Attaching is allowed inside a transaction (detaching is not): it stays attached.
+                cursor.execute(f"ATTACH DATABASE ':memory:' AS {STAGE_SCHEMA}")
+            try:
+                for chunk, image in self._payloads():
+                    raw.deserialize(image, name=STAGE_SCHEMA)
+                    del image
+                    cursor.execute(f"INSERT INTO {self.table} ({self.columns}) "
+                                   f"SELECT {self.columns} FROM {STAGE_SCHEMA}.rows")
+                    yield chunk.height
+            finally:
+                raw.deserialize(_empty_image(), name=STAGE_SCHEMA)
+
+    def _write_rows(self) -> Iterator[int]:
+        connection.ensure_connection()
+        placeholders = ", ".join(["?"] * self._width)
+        for chunk in self._chunks:
+            # The raw sqlite3 connection, in the same transaction: Django's executemany peeks
+            # at the rows through itertools.tee, which then buffers every row.
+            connection.connection.executemany(
+                f"INSERT INTO {self.table} ({self.columns}) VALUES ({placeholders})",
+                zip(*(s.to_list() for s in chunk.get_columns()), strict=True),
+            )
+            yield chunk.height
 
 
 def insert_frame(table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, on_chunk=None) -> int:
     """Inserts every row of `frame` (columns named as the table's) and returns the count."""
     if frame.is_empty():
         return 0
-    frame = _for_db(frame)
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(c) for c in frame.columns)
-    done = 0
-    with connection.cursor() as cursor:
-        for offset in range(0, frame.height, chunk_rows):
-            chunk = frame.slice(offset, chunk_rows)
-            if connection.vendor == "postgresql":
-                buffer = io.BytesIO()
-                chunk.write_csv(buffer, include_header=False, null_value="", quote_style="non_numeric")
-                with cursor.cursor.copy(
-                    f"COPY {qn(table)} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '')"
-                ) as copy:
-                    copy.write(buffer.getvalue())
-            else:
-                # The raw sqlite3 connection, in the same transaction: Django's executemany
-                # peeks at the rows through itertools.tee, which then buffers every row.
-                placeholders = ", ".join(["?"] * len(frame.columns))
-                connection.connection.executemany(
-                    f"INSERT INTO {qn(table)} ({columns}) VALUES ({placeholders})",
-                    zip(*(s.to_list() for s in chunk.get_columns()), strict=True),
-                )
-            done += chunk.height
-            if on_chunk:
-                on_chunk(done, frame.height)
-    return done
+    return BulkRows(table, frame, chunk_rows=chunk_rows).write(on_chunk)
 
 
 def keys_source(keys: list[str]) -> tuple[str, list]:
@@ -56,3 +209,27 @@ def keys_source(keys: list[str]) -> tuple[str, list]:
     if connection.vendor == "postgresql":
         return "unnest(%s::text[]) AS k(value)", [keys]
     return "json_each(%s) AS k", [json.dumps(keys)]
+
+
+@contextmanager
+def keys_table(keys: pl.Series) -> Iterator[str]:
+    """`keys_source` for a large key list (a whole import's NIKs): a FROM item yielding the
+    keys as `k.value`. On PostgreSQL the keys are COPYed into a temporary table, twice as fast
+    as adapting a million-element array parameter; SQLite reads them from one JSON text."""
+    keys = keys.drop_nulls().cast(pl.Utf8)
+    if connection.vendor != "postgresql":
+        yield "json_each(%s) AS k", [json.dumps(keys.to_list())]
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS kelambu_keys")
+        cursor.execute("CREATE TEMPORARY TABLE kelambu_keys (value text)")
+        if len(keys):
+            buffer = io.BytesIO()
+            keys.to_frame("value").write_csv(buffer, include_header=False, quote_style="always")
+            with cursor.cursor.copy("COPY kelambu_keys (value) FROM STDIN WITH (FORMAT csv)") as copy:
+                copy.write(buffer.getvalue())
+            cursor.execute("ANALYZE kelambu_keys")
+        try:
+            yield "kelambu_keys AS k", []
+        finally:
+            cursor.execute("DROP TABLE IF EXISTS kelambu_keys")

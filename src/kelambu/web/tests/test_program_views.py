@@ -3,6 +3,7 @@ explained in Indonesian, the BPJS exchange files, ending a membership."""
 
 import csv
 from datetime import date
+from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -181,7 +182,8 @@ def test_allocation_in_the_background_polls_until_done(client, personas, pake, s
     from kelambu.web import views_programs
 
     settings.KELAMBU_IMPORT_IN_BACKGROUND = True
-    monkeypatch.setattr(views_programs.threading, "Thread", _InlineThread)
+    # Only the view's own thread runs inline; the bulk writers' thread pools stay real.
+    monkeypatch.setattr(views_programs, "threading", SimpleNamespace(Thread=_InlineThread))
     monkeypatch.setattr(views_programs, "close_old_connections", lambda: None)
     monkeypatch.setattr(views_programs.connection, "close", lambda: None)
     client.force_login(personas["muba"])

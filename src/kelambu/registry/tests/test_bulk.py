@@ -1,0 +1,84 @@
+"""Bulk writes (registry/bulk.py): a frame goes in as the ORM would have stored it, by every
+path (COPY on PostgreSQL; rows or a database image on SQLite), and key lookups find what
+is there."""
+
+from datetime import UTC, date, datetime
+
+import polars as pl
+import pytest
+from django.db import connection, transaction
+
+from kelambu.dedup.models import Merge
+from kelambu.registry.bulk import STAGE_SCHEMA, insert_frame, keys_table
+from kelambu.registry.models import Household, Person
+
+AT = datetime(2026, 11, 21, 8, 30, 15, 250000, tzinfo=UTC)
+
+
+@pytest.fixture(params=["rows", "image"])
+def path(request, settings):
+    if request.param == "image" and connection.vendor != "sqlite":
+        pytest.skip("the database image is SQLite's bulk path")
+    settings.KELAMBU_SQLITE_IMAGE_MIN_ROWS = 1 if request.param == "image" else 10**9
+    return request.param
+
+
+def people_frame(n: int) -> pl.DataFrame:
+    return pl.DataFrame({
+        "id": list(range(1, n + 1)),
+        "nik": [f"160601150385{i:04d}" for i in range(n)],
+        "name": ["=HYPERLINK(1)", "Ñoño Siti", *[f"Orang {i}" for i in range(2, n)]],
+        "name_norm": [f"orang {i}" for i in range(n)],
+        "birth_date": [date(1985, 3, 15)] * n,
+        "address": [None] * n,
+        "decile": pl.Series([1, None, *[3] * (n - 2)], dtype=pl.Int16),
+        "created_at": [AT] * n,
+        "updated_at": [AT] * n,
+    })
+
+
+def test_frame_round_trips_through_the_orm(db, path):
+    assert insert_frame("registry_person", people_frame(5), chunk_rows=2) == 5
+    first, second = Person.objects.order_by("id")[:2]
+    assert first.name == "=HYPERLINK(1)" and second.name == "Ñoño Siti"  # stored as text, unchanged
+    assert first.birth_date == date(1985, 3, 15) and first.address is None
+    assert first.decile == 1 and second.decile is None
+    assert first.created_at == AT
+    assert Person.objects.count() == 5
+
+
+def test_booleans_nulls_and_a_second_insert_in_one_transaction(db, path):
+    insert_frame("registry_person", people_frame(4))
+    frame = pl.DataFrame({
+        "kind": ["merge", "merge"], "survivor_id": [1, 3], "absorbed_id": [2, 4],
+        "records": ["[]", "[]"], "redirected": ["[]", "[]"], "automatic": [True, False],
+        "pair_id": [None, None], "by_id": [None, None], "at": [AT, AT],
+    })
+    with transaction.atomic():
+        insert_frame("dedup_merge", frame)
+        insert_frame("dedup_merge", frame)  # the stage schema is reused inside one transaction
+    automatic = list(Merge.objects.order_by("id").values_list("automatic", "pair_id", "at"))
+    assert automatic == [(True, None, AT), (False, None, AT)] * 2
+
+
+def test_a_failed_insert_leaves_nothing(db, path):
+    insert_frame("registry_person", people_frame(3))
+    with pytest.raises(Exception), transaction.atomic():  # noqa: B017 - the driver's own error type
+        insert_frame("registry_person", people_frame(3))  # the same ids and NIKs again
+    assert Person.objects.count() == 3
+    if connection.vendor == "sqlite" and path == "image":
+        # The stage is emptied even when the copy fails: no image is left holding memory.
+        tables = connection.connection.execute(f"SELECT name FROM {STAGE_SCHEMA}.sqlite_master").fetchall()
+        assert tables == []
+
+
+def test_keys_table_finds_the_keys_that_exist(db):
+    Household.objects.create(kk="1606011201100003")
+    Household.objects.create(kk="1606011201100004")
+    keys = pl.Series(["1606011201100003", None, "9999999999999999", "1606011201100004"])
+    with transaction.atomic(), connection.cursor() as c, keys_table(keys) as (source, params):
+        c.execute(f"SELECT h.kk FROM {source} JOIN registry_household h ON h.kk = k.value ORDER BY h.kk", params)
+        assert [r[0] for r in c.fetchall()] == ["1606011201100003", "1606011201100004"]
+    with transaction.atomic(), connection.cursor() as c, keys_table(pl.Series([], dtype=pl.Utf8)) as (source, params):
+        c.execute(f"SELECT COUNT(*) FROM {source}", params)
+        assert c.fetchone()[0] == 0
