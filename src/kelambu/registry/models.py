@@ -85,7 +85,7 @@ class SourceRecord(models.Model):
     once promoted, the person it is. Kept for ever: it is the provenance of every value
     and the history of what each list said."""
 
-    # Indexed by the composite (batch, status, row) below, not on its own.
+    # Indexed below (named), not by the ForeignKey.
     batch = models.ForeignKey(
         ImportBatch, on_delete=models.CASCADE, related_name="records", db_index=False, db_constraint=False,
     )
@@ -120,7 +120,9 @@ class SourceRecord(models.Model):
         ordering = ["batch_id", "row"]
         # Every index costs time on each of a million staged rows: only what reads need.
         indexes = [
-            models.Index(fields=["batch", "status", "row"], name="registry_sr_batch_status_row"),
+            # A batch's rows are written together, so this index only ever appends; the few
+            # rejected rows (their export) are sorted by row when read.
+            models.Index(fields=["batch"], name="registry_sr_batch"),
             # People without a NIK are found again by the same source's record id.
             models.Index(fields=["record_id"], name="registry_sr_record_id_nonik", condition=Q(nik__isnull=True)),
         ]
@@ -131,8 +133,11 @@ class Household(models.Model):
     (REFERENCE 6), so a new KK is a new household; the old one stays for history."""
 
     kk = models.CharField("KK", max_length=16, unique=True)
+    # Not indexed: nothing looks households up by village, and a million-row import pays
+    # for every index.
     village = models.ForeignKey(
         "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_constraint=False,
+        db_index=False,
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
@@ -203,14 +208,17 @@ class Person(models.Model):
     )
     decile = models.SmallIntegerField(_("decile"), null=True, blank=True)
     decile_scale = models.CharField(_("decile scale"), max_length=8, null=True, blank=True, choices=DecileScale.choices)
+    # Not indexed: written by every import, never searched by.
     last_batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False,
+        db_index=False,
     )
     # Set when deduplication found this record to be another person's (dedup.Merge keeps
     # how to undo it). Imports send such a person's new rows to the survivor.
+    # Indexed only where set (see Meta): almost everyone is nobody's duplicate.
     merged_into = models.ForeignKey(
         "self", verbose_name=_("merged into"), null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", db_constraint=False,
+        related_name="+", db_constraint=False, db_index=False,
     )
     created_at = models.DateTimeField(_("created"))
     updated_at = models.DateTimeField(_("updated"))
@@ -221,7 +229,11 @@ class Person(models.Model):
         verbose_name = _("person")
         verbose_name_plural = _("people")
         ordering = ["name_norm", "id"]
-        indexes = [models.Index(fields=["village", "category"], name="registry_person_village_cat")]
+        indexes = [
+            models.Index(fields=["village", "category"], name="registry_person_village_cat"),
+            models.Index(fields=["merged_into"], name="registry_person_merged",
+                         condition=Q(merged_into__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -14,14 +14,24 @@ PROVENANCE_FIELDS = ["nik", "kk", "name", "sex", "birth_date", "address", "villa
                      "category", "decile"]
 
 
+def digit_prefix(field: str, digits: str) -> Q:
+    """Values of `field` starting with `digits`, as a range the field's plain index serves
+    on both databases (no LIKE, so no pattern index): '1606' -> ['1606', '1607')."""
+    upper = digits.rstrip("9")
+    if not upper:
+        return Q(**{f"{field}__gte": digits})
+    upper = upper[:-1] + str(int(upper[-1]) + 1)
+    return Q(**{f"{field}__gte": digits, f"{field}__lt": upper})
+
+
 def search_people(people, q: str = "", region: str = "", category: str = "", decile: int | None = None):
     q = (q or "").strip()
     if q:
         digits = q.replace(" ", "")
         if digits.isdigit() and len(digits) == 16:
-            people = people.filter(Q(nik=digits) | Q(kk=digits))
+            people = people.filter(Q(nik=digits) | Q(household__kk=digits))
         elif digits.isdigit():
-            people = people.filter(nik__startswith=digits)
+            people = people.filter(digit_prefix("nik", digits))
         else:
             words = normalize_name(q).split()
             for word in words:
