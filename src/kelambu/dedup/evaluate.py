@@ -91,7 +91,7 @@ def synthetic_people(result) -> tuple[pl.DataFrame, pl.DataFrame]:
 def registry_people(people: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Records as the registry holds them before the engine runs: records with one NIK are
     one person (import keys people by NIK), the newest record's values winning where it has
-    them (`registry.services._promote`); a record without a NIK is a person of its own.
+    them (`registry.services._Promotion`); a record without a NIK is a person of its own.
 
     Returns (persons: the engine's input, id = the smallest record id of the person;
     members: record id -> person id)."""
