@@ -9,6 +9,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -355,8 +356,9 @@ def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFra
 
 class _Promotion:
     """Accepted rows of a batch into Household and Person, set-based. Built before the
-    staged rows are written: it looks up the batch's known households and starts converting
-    the new households and people for the database; `write()` then inserts them and updates
+    staged rows are written: it looks up the batch's known households, then builds the new
+    households and people in a background thread (Polars) and starts converting them for the
+    database, all while the staged rows are written; `write()` then inserts them and updates
     the known people. New people have ids above `max_before` (given by _assign_people)."""
 
     def __init__(self, batch: ImportBatch, staged: pl.DataFrame, max_before: int):
@@ -364,18 +366,31 @@ class _Promotion:
         self.now = timezone.now()
         stamp = str(connection.ops.adapt_datetimefield_value(self.now))
         accepted = staged.filter(pl.col("status") == "accepted")
-        households = self._households(accepted, stamp)
-        try:
-            self._people(accepted, households, stamp)
-        except BaseException:
-            self.households.close()
-            raise
+        self.known = accepted.filter(pl.col("person_id") <= max_before).height
+        kks = accepted.filter(pl.col("kk").is_not_null()).group_by("kk").agg(pl.col("village_id").min()).sort("kk")
+        with connection.cursor() as c, keys_table(kks["kk"]) as (source, params):
+            c.execute(f"SELECT h.kk, h.id FROM {source} JOIN registry_household h ON h.kk = k.value", params)
+            existing = pl.DataFrame(c.fetchall(), schema={"kk": pl.Utf8, "household_id": pl.Int64}, orient="row")
+            # Ids are given above the current maximum: imports are serialized (see run_import).
+            c.execute("SELECT COALESCE(MAX(id), 0) FROM registry_household")
+            top = c.fetchone()[0]
+        self.households = self.people = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kelambu-promotion")
+        self._prepared = self._pool.submit(self._prepare, accepted, kks, existing, top, stamp)
 
-    def _people(self, accepted: pl.DataFrame, households: pl.DataFrame, stamp: str) -> None:
-        fresh = accepted.filter(pl.col("person_id") > self.max_before)
-        self.known = accepted.height - fresh.height
+    def _prepare(self, accepted: pl.DataFrame, kks: pl.DataFrame, existing: pl.DataFrame, top: int,
+                 stamp: str) -> None:
+        # The households of KKs not seen before; a new household's village is the lowest
+        # code among its rows.
+        new = kks.join(existing, on="kk", how="anti").with_columns(
+            household_id=(pl.int_range(1, pl.len() + 1) + top).cast(pl.Int64))
+        self.households = BulkRows("registry_household", new.select(
+            pl.col("household_id").alias("id"), "kk", "village_id", pl.lit(stamp).alias("created_at"),
+        )).start()
+        households = pl.concat([existing, new.select("kk", "household_id")])
         people = (
-            fresh.join(households, on="kk", how="left")
+            accepted.filter(pl.col("person_id") > self.max_before)
+            .join(households, on="kk", how="left")
             .sort("person_id")
             .select(
                 pl.col("person_id").alias("id"), "nik", *PERSON_VALUES, "household_id", "decile",
@@ -386,30 +401,15 @@ class _Promotion:
         )
         self.people = BulkRows("registry_person", people).start()
 
-    def _households(self, accepted: pl.DataFrame, stamp: str) -> pl.DataFrame:
-        """Starts the insert of the households of KKs not seen before (a new household's
-        village is the lowest code among its rows); returns every KK of the batch with its
-        household id. Ids are given above the current maximum: imports are serialized (see
-        run_import)."""
-        kks = accepted.filter(pl.col("kk").is_not_null()).group_by("kk").agg(pl.col("village_id").min()).sort("kk")
-        with connection.cursor() as c, keys_table(kks["kk"]) as (source, params):
-            c.execute(f"SELECT h.kk, h.id FROM {source} JOIN registry_household h ON h.kk = k.value", params)
-            existing = pl.DataFrame(c.fetchall(), schema={"kk": pl.Utf8, "household_id": pl.Int64}, orient="row")
-            c.execute("SELECT COALESCE(MAX(id), 0) FROM registry_household")
-            top = c.fetchone()[0]
-        new = kks.join(existing, on="kk", how="anti").with_columns(
-            household_id=(pl.int_range(1, pl.len() + 1) + top).cast(pl.Int64))
-        self.households = BulkRows("registry_household", new.select(
-            pl.col("household_id").alias("id"), "kk", "village_id", pl.lit(stamp).alias("created_at"),
-        )).start()
-        return pl.concat([existing, new.select("kk", "household_id")])
-
     def close(self) -> None:
-        self.households.close()
-        self.people.close()
+        self._pool.shutdown(wait=True)
+        for rows in (self.households, self.people):
+            if rows is not None:
+                rows.close()
 
     def write(self) -> int:
         """Returns the number of new people."""
+        self._prepared.result()
         self.households.write()
         new = self.people.write()
         b, scale = self.batch, self.batch.decile_scale
