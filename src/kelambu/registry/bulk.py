@@ -218,7 +218,7 @@ def keys_table(keys: pl.Series) -> Iterator[str]:
     as adapting a million-element array parameter; SQLite reads them from one JSON text."""
     keys = keys.drop_nulls().cast(pl.Utf8)
     if connection.vendor != "postgresql":
-        yield "json_each(%s) AS k", [json.dumps(keys.to_list())]
+        yield keys_source(keys.to_list())
         return
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS kelambu_keys")

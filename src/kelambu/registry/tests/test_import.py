@@ -205,3 +205,20 @@ def test_cli_dry_run(db, p3ke, tmp_path):
     call_command("import", str(p3ke), source="p3ke", dry_run=True, report=report)
     assert json.loads(report.read_text())["dry_run"] is True
     assert Person.objects.count() == 0
+
+
+def test_search_by_nik_prefix_and_kk(db, p3ke):
+    from kelambu.registry.queries import digit_prefix, search_people
+
+    import_list(p3ke, ImportOptions(source="p3ke"), "test")
+
+    def names(q):
+        return sorted(search_people(Person.objects.all(), q=q).values_list("name", flat=True))
+
+    assert names("160601150") == ["Muhammad Sholeh"]  # a NIK prefix
+    assert names("16060") == ["Muhammad Sholeh", "Siti Aminah"]
+    assert names("1606019") == []  # the range's upper end carries past the 9: ['1606019', '160602')
+    assert names("1606015708900002") == ["Siti Aminah"]  # a whole NIK
+    assert names("1606011201100003") == ["Muhammad Sholeh", "Siti Aminah"]  # a KK: the household
+    assert dict(digit_prefix("nik", "1699").children) == {"nik__gte": "1699", "nik__lt": "17"}
+    assert dict(digit_prefix("nik", "99").children) == {"nik__gte": "99"}  # all nines: no upper end
