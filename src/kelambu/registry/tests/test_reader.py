@@ -241,6 +241,57 @@ def test_xlsx_cells_as_text_and_numeric_nik_flagged(tmp_path):
     ]
 
 
+def test_xlsx_arrow_grid_reads_every_cell_as_calamine_cells_do(tmp_path):
+    # XLSX goes through fastexcel (Arrow), XLS through python-calamine's Python cells; both
+    # must give the same text and the same "was a number" flag for every kind of cell.
+    path = tmp_path / "kinds.xlsx"
+    book = xlsxwriter.Workbook(str(path))
+    date, time_of_day = book.add_format({"num_format": "dd/mm/yyyy"}), book.add_format({"num_format": "hh:mm"})
+    sheet = book.add_worksheet("Data")
+    sheet.write_row(2, 1, ["NIK", "Nama", "Tgl Lahir", "Desil"])  # starts at B3: empty rows and column before
+    sheet.write_number(3, 1, 1606011503850001)
+    sheet.write_string(3, 2, "TRUE")
+    sheet.write_datetime(3, 3, datetime.datetime(1990, 1, 2), date)
+    sheet.write_number(3, 4, 0.1 + 0.2)
+    sheet.write_boolean(4, 1, True)
+    sheet.write_number(4, 2, 1e20)
+    sheet.write_datetime(4, 3, datetime.datetime(1990, 1, 2, 13, 30), date)
+    sheet.write_number(4, 4, -5)
+    sheet.write_string(5, 1, "true")
+    sheet.write_formula(5, 2, "=1/0", None, "#DIV/0!")
+    sheet.write_datetime(5, 3, datetime.datetime(1899, 12, 31, 13, 30), time_of_day)
+    sheet.write_number(5, 4, 1e-7)
+    sheet.write_string(6, 1, "1990-01-02 13:30:00")
+    sheet.write_string(6, 2, "  Ani  ")
+    sheet.write_number(6, 4, 0)
+    book.close()
+    cells = reader._CellGrid(python_calamine.CalamineWorkbook.from_path(str(path)).get_sheet_by_name("Data")
+                             .to_python(skip_empty_area=False))
+    arrow = reader._ArrowGrid.read(path, "Data")
+    assert (arrow.height, arrow.first_filled_row()) == (cells.height, cells.first_filled_row()) == (7, 2)
+    assert arrow.row_text(2) == cells.row_text(2) == ["", "NIK", "Nama", "Tgl Lahir", "Desil"]
+    for j in range(6):  # column F is outside the sheet's cells
+        assert arrow.column_text(j, 3).to_list()[:3] == cells.column_text(j, 3).to_list()[:3], j
+        assert arrow.column_numeric(j, 3).to_list() == cells.column_numeric(j, 3).to_list(), j
+    # The one difference: text written exactly as Excel shows a date and time is read as that
+    # date, since a date cell's text arrives in that form.
+    assert cells.column_text(1, 6).to_list() == ["1990-01-02 13:30:00"]
+    assert [arrow.column_text(j, 6).to_list() for j in (2, 4)] == [["  Ani  "], ["0"]]
+    assert arrow.column_text(1, 3).to_list() == ["1606011503850001", "TRUE", "true", "1990-01-02"]
+    assert arrow.column_numeric(1, 3).to_list() == [True, False, False, False]
+    assert arrow.column_text(3, 3).to_list() == ["1990-01-02", "1990-01-02", "13:30:00", ""]
+    # Through read_list: spreadsheet row numbers and column letters count the empty ones.
+    result = read_list(path)
+    assert result.frame.select("nik", "_row", "_nik_numeric").rows() == [
+        ("1606011503850001", 4, True), ("TRUE", 5, False), ("true", 6, False), ("1990-01-02", 7, False)]
+
+
+def test_xlsx_offset_sheet_names_the_real_columns(tmp_path):
+    book = xlsx(tmp_path, "offset.xlsx", {"Data": [[], [None, None, "NIK", "Nama", "Nama"], [None, None, NIK, "Ani", "Ani"]]})
+    refusal = refused(book)
+    assert refusal.code == "DUPLICATE_HEADER" and "(column D)" in refusal.message_en and "(column E)" in refusal.message_en
+
+
 def test_xlsx_numbers_written_by_openpyxl(tmp_path):
     path = tmp_path / "openpyxl.xlsx"
     book = openpyxl.Workbook()
