@@ -73,6 +73,17 @@ def _sqlite_image(frame: pl.DataFrame) -> bytes:
         return Path(path).read_bytes()
 
 
+def warm_up() -> None:
+    """Loads the ADBC SQLite driver (and pyarrow) in a background thread: importing them
+    takes ~0.4 s, which an import's first write would otherwise wait for."""
+    if connection.vendor == "sqlite":
+        threading.Thread(target=_load_driver, name="kelambu-bulk-warm-up", daemon=True).start()
+
+
+def _load_driver() -> None:
+    import adbc_driver_sqlite.dbapi  # noqa: F401
+
+
 def _csv(chunk: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     chunk.write_csv(buffer, include_header=False, null_value="", quote_style="non_numeric")
@@ -102,7 +113,12 @@ class BulkRows:
             self._convert = _sqlite_image
         else:
             self._convert = None  # executemany
-        self._chunks = [frame.slice(offset, chunk_rows) for offset in range(0, frame.height, chunk_rows)]
+        self._chunks = []
+        offset, size = 0, max(chunk_rows // 8, 1)
+        while offset < frame.height:
+            # Small chunks first, so the first write starts soon after the conversion does.
+            self._chunks.append(frame.slice(offset, size))
+            offset, size = offset + size, min(size * 2, chunk_rows)
         self._room = threading.Semaphore(self.AHEAD)
         self._stop = threading.Event()
         self._pool = None

@@ -26,6 +26,7 @@ from kelambu.lib import issues as catalogue
 from kelambu.lib.columns import FIELDS
 from kelambu.regions.services import region_index
 
+from . import bulk
 from .bulk import BulkRows, insert_frame, keys_source, keys_table
 from .models import DEFAULT_SCALE, BatchStatus, DecileScale, ImportBatch, Source
 from .reader import ImportRefused, ReaderLimits, read_list
@@ -140,6 +141,7 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
     progress = progress or (lambda stage, done, total: None)
     started = time.monotonic()
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    bulk.warm_up()
     try:
         progress("reading", 0, 1)
         limits = ReaderLimits(
