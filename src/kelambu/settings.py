@@ -164,6 +164,9 @@ KELAMBU_XLSX_MAX_UNPACKED = envint("KELAMBU_XLSX_MAX_UNPACKED", 4 * 1024**3)
 KELAMBU_XLSX_MAX_RATIO = envint("KELAMBU_XLSX_MAX_RATIO", 200)
 # SQLite bulk inserts of at least this many rows go through a database image (registry/bulk.py).
 KELAMBU_SQLITE_IMAGE_MIN_ROWS = envint("KELAMBU_SQLITE_IMAGE_MIN_ROWS", 5000)
+# PostgreSQL: a load of at least this many rows, and at least the table's size, rebuilds the
+# table's non-unique indexes after it instead of updating them row by row (registry/bulk.py).
+KELAMBU_PG_REBUILD_INDEXES_MIN_ROWS = envint("KELAMBU_PG_REBUILD_INDEXES_MIN_ROWS", 100_000)
 # Web uploads run in a background thread so the page can show progress; tests run
 # them inline.
 KELAMBU_IMPORT_IN_BACKGROUND = envbool("KELAMBU_IMPORT_IN_BACKGROUND", True)

@@ -27,7 +27,7 @@ from kelambu.lib.columns import FIELDS
 from kelambu.regions.services import region_index
 
 from . import bulk
-from .bulk import BulkRows, insert_frame, keys_source, keys_table
+from .bulk import BulkRows, indexes_rebuilt_after, insert_frame, keys_source, keys_table
 from .models import DEFAULT_SCALE, BatchStatus, DecileScale, ImportBatch, Source
 from .reader import ImportRefused, ReaderLimits, read_list
 from .validate import ValidationContext, validate
@@ -185,7 +185,8 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
                 try:
                     promotion = _Promotion(batch, staged, max_before)
                     del staged
-                    staging.write(on_chunk=lambda d, t: progress("staging", d, t))
+                    with indexes_rebuilt_after("registry_sourcerecord", staging.height):
+                        staging.write(on_chunk=lambda d, t: progress("staging", d, t))
                     progress("promoting", 0, counts["accepted"])
                     new = promotion.write()
                 finally:
@@ -413,7 +414,8 @@ class _Promotion:
         """Returns the number of new people."""
         self._prepared.result()
         self.households.write()
-        new = self.people.write()
+        with indexes_rebuilt_after("registry_person", self.people.height):
+            new = self.people.write()
         b, scale = self.batch, self.batch.decile_scale
         with connection.cursor() as c:
             if self.known:

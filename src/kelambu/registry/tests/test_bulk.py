@@ -2,11 +2,13 @@
 path (COPY on PostgreSQL; rows or a database image on SQLite), and key lookups find what
 is there."""
 
+import sqlite3
 from datetime import UTC, date, datetime
 
 import polars as pl
+import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from kelambu.dedup.models import Merge
 from kelambu.registry.bulk import STAGE_SCHEMA, insert_frame, keys_table
@@ -82,3 +84,47 @@ def test_keys_table_finds_the_keys_that_exist(db):
     with transaction.atomic(), connection.cursor() as c, keys_table(pl.Series([], dtype=pl.Utf8)) as (source, params):
         c.execute(f"SELECT COUNT(*) FROM {source}", params)
         assert c.fetchone()[0] == 0
+
+
+def _index_definitions(table: str) -> list[str]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = %s ORDER BY indexname", [table])
+        else:
+            cursor.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s ORDER BY name", [table])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_large_load_rebuilds_the_indexes_it_dropped(db, settings):
+    from kelambu.registry.bulk import indexes_rebuilt_after
+
+    settings.KELAMBU_PG_REBUILD_INDEXES_MIN_ROWS = 3
+    before = _index_definitions("registry_person")
+    with transaction.atomic(), indexes_rebuilt_after("registry_person", 5) as dropped:
+        if dropped:
+            # Inside: only the primary key and the unique NIK index are left.
+            assert len(_index_definitions("registry_person")) == 2 < len(before)
+        insert_frame("registry_person", people_frame(5))
+    assert dropped == (connection.vendor == "postgresql")
+    assert _index_definitions("registry_person") == before
+    assert Person.objects.filter(village_id=None, category=None).count() == 5
+    # Smaller than the table, or than the setting: the indexes stay.
+    with indexes_rebuilt_after("registry_person", 4) as dropped:
+        assert not dropped
+    settings.KELAMBU_PG_REBUILD_INDEXES_MIN_ROWS = 100
+    with indexes_rebuilt_after("registry_person", 50) as dropped:
+        assert not dropped
+
+
+def test_failed_load_keeps_the_indexes(db, settings):
+    from kelambu.registry.bulk import indexes_rebuilt_after
+
+    settings.KELAMBU_PG_REBUILD_INDEXES_MIN_ROWS = 1
+    before = _index_definitions("registry_person")
+    # The bulk paths talk to the drivers directly, so the drivers' own error comes through.
+    duplicate = (IntegrityError, sqlite3.IntegrityError, psycopg.IntegrityError)
+    with pytest.raises(duplicate), transaction.atomic(), indexes_rebuilt_after("registry_person", 10):
+        insert_frame("registry_person", people_frame(3))
+        insert_frame("registry_person", people_frame(3))  # the same ids again
+    assert _index_definitions("registry_person") == before
+    assert Person.objects.count() == 0
