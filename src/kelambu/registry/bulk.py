@@ -59,11 +59,19 @@ def _empty_image() -> bytes:
     return image
 
 
+@cache
+def _scratch_dir() -> str | None:
+    # Memory-backed where the system has it: the image file lives for a moment, and on disk
+    # its writes would compete with the database's own.
+    shm = Path("/dev/shm")
+    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+
+
 def _sqlite_image(frame: pl.DataFrame) -> bytes:
     """`frame` as the bytes of a SQLite database holding it as table `rows`."""
     import adbc_driver_sqlite.dbapi as adbc
 
-    with tempfile.TemporaryDirectory(prefix="kelambu-stage-") as folder:
+    with tempfile.TemporaryDirectory(prefix="kelambu-stage-", dir=_scratch_dir()) as folder:
         path = os.path.join(folder, "stage.sqlite3")
         with adbc.connect(path, autocommit=True) as db, db.cursor() as cursor:
             # A throwaway file: no journal, no syncing; large pages for a fast sequential fill.
@@ -101,18 +109,27 @@ class BulkRows:
 
     AHEAD = 3  # chunks converted and not yet written, at most: bounds the memory held
 
-    def __init__(self, table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000):
-        frame = _for_db(frame)
-        qn = connection.ops.quote_name
-        self.table = qn(table)
-        self.columns = ", ".join(qn(c) for c in frame.columns)
-        self.height, self._width = frame.height, frame.width
+    def __init__(self, table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, constants: dict | None = None):
+        """`constants`: column -> one value for every row, as the database stores it (a
+        number, text, or None). A database image leaves them out and the INSERT supplies
+        them, so they cost nothing per row; the other paths add them to the rows."""
+        constants = dict(constants or {})
         if connection.vendor == "postgresql":
             self._convert = _csv
         elif frame.height >= settings.KELAMBU_SQLITE_IMAGE_MIN_ROWS:
             self._convert = _sqlite_image
         else:
             self._convert = None  # executemany
+        if self._convert is not _sqlite_image and constants:
+            frame = frame.with_columns(pl.lit(value).alias(name) for name, value in constants.items())
+            constants = {}
+        frame = _for_db(frame)
+        qn = connection.ops.quote_name
+        self.table = qn(table)
+        self.columns = ", ".join(qn(c) for c in [*frame.columns, *constants])
+        self._select = ", ".join([*(qn(c) for c in frame.columns), *["%s"] * len(constants)])
+        self._constants = list(constants.values())
+        self.height, self._width = frame.height, frame.width
         self._chunks = []
         offset, size = 0, max(chunk_rows // 8, 1)
         while offset < frame.height:
@@ -193,7 +210,7 @@ class BulkRows:
                     raw.deserialize(image, name=STAGE_SCHEMA)
                     del image
                     cursor.execute(f"INSERT INTO {self.table} ({self.columns}) "
-                                   f"SELECT {self.columns} FROM {STAGE_SCHEMA}.rows")
+                                   f"SELECT {self._select} FROM {STAGE_SCHEMA}.rows", self._constants)
                     yield chunk.height
             finally:
                 raw.deserialize(_empty_image(), name=STAGE_SCHEMA)
@@ -211,11 +228,13 @@ class BulkRows:
             yield chunk.height
 
 
-def insert_frame(table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, on_chunk=None) -> int:
-    """Inserts every row of `frame` (columns named as the table's) and returns the count."""
+def insert_frame(table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, on_chunk=None,
+                 constants: dict | None = None) -> int:
+    """Inserts every row of `frame` (columns named as the table's; `constants` as BulkRows
+    takes them) and returns the count."""
     if frame.is_empty():
         return 0
-    return BulkRows(table, frame, chunk_rows=chunk_rows).write(on_chunk)
+    return BulkRows(table, frame, chunk_rows=chunk_rows, constants=constants).write(on_chunk)
 
 
 def keys_source(keys: list[str]) -> tuple[str, list]:

@@ -49,6 +49,15 @@ def test_frame_round_trips_through_the_orm(db, path):
     assert Person.objects.count() == 5
 
 
+def test_constants_are_stored_in_every_row(db, path):
+    frame = people_frame(5).drop("created_at", "updated_at", "decile")
+    stamp = "2026-11-21 08:30:15.250000" if connection.vendor == "sqlite" else "2026-11-21 08:30:15.25+00"
+    assert insert_frame("registry_person", frame, chunk_rows=2,
+                        constants={"created_at": stamp, "updated_at": stamp, "decile": 4, "phone": None}) == 5
+    assert set(Person.objects.values_list("created_at", "updated_at", "decile", "phone")) == {(AT, AT, 4, None)}
+    assert list(Person.objects.order_by("id").values_list("nik", flat=True)) == frame["nik"].to_list()
+
+
 def test_booleans_nulls_and_a_second_insert_in_one_transaction(db, path):
     insert_frame("registry_person", people_frame(4))
     frame = pl.DataFrame({
