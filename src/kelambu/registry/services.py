@@ -411,7 +411,8 @@ class _Promotion:
     def write(self) -> int:
         """Returns the number of new people."""
         self._prepared.result()
-        self.households.write()
+        with indexes_rebuilt_after("registry_household", self.households.height):
+            self.households.write()
         with indexes_rebuilt_after("registry_person", self.people.height):
             new = self.people.write()
         b, scale = self.batch, self.batch.decile_scale
