@@ -853,8 +853,8 @@ class _ArrowGrid:
         filled = self.cells.select(pl.any_horizontal(pl.col(self.names).is_not_null()).arg_true().first()).item()
         return None if filled is None else int(filled)
 
-    def _text(self, name: str) -> pl.Expr:
-        text, kind = pl.col(name), pl.col(f"{name}_kind")
+    def _text(self, name: str, kind: str | None = None) -> pl.Expr:
+        text, kind = pl.col(name), pl.col(kind or f"{name}_kind")
         stamp = text.str.extract_groups(self._DATETIME)
         date_part, time_part = stamp.struct.field("1"), stamp.struct.field("2")
         return (
@@ -869,7 +869,12 @@ class _ArrowGrid:
         return self.names[k] if 0 <= k < len(self.names) else None
 
     def row_text(self, i: int) -> list[str]:
-        return [""] * self.offset + list(self.cells.slice(i, 1).select(self._text(n) for n in self.names).row(0))
+        # One row turned into a column, so a sheet 16,000 columns wide is one expression, not
+        # 16,000.
+        cells = self.cells.row(i)
+        width = len(self.names)
+        row = pl.DataFrame({"text": cells[:width], "kind": cells[width:]}, schema={"text": pl.String, "kind": pl.Boolean})
+        return [""] * self.offset + row.select(self._text("text", "kind")).to_series().to_list()
 
     def column_text(self, j: int, start: int) -> pl.Series:
         name = self._name(j)
