@@ -26,6 +26,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 import fastexcel
@@ -805,7 +806,8 @@ class _CellGrid:
         return [_cell_text(v) for v in self.rows[i]]
 
     def _values(self, j: int, start: int) -> list:
-        return [r[j] if j < len(r) else "" for r in self.rows[start:]]
+        # calamine's ranges are rectangular: every row has every column.
+        return list(map(itemgetter(j), self.rows[start:]))
 
     def column_text(self, j: int, start: int) -> pl.Series:
         values = self._values(j, start)
@@ -828,6 +830,7 @@ class _ArrowGrid:
     exactly that form is read the same way, the one difference from the XLS path."""
 
     _DATETIME = r"^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)?$"
+    _BOOLEAN_TEXT = ["true", "false"]  # how the text read gives a TRUE/FALSE cell
 
     def __init__(self, text: pl.DataFrame, kinds: pl.DataFrame, offset: int):
         self.names, self.offset, self.height = text.columns, offset, text.height
@@ -858,15 +861,15 @@ class _ArrowGrid:
         stamp = text.str.extract_groups(self._DATETIME)
         date_part, time_part = stamp.struct.field("1"), stamp.struct.field("2")
         return (
-            pl.when(kind.is_not_null() & text.is_in(["true", "false"])).then(text.str.to_uppercase())
+            pl.when(kind.is_not_null() & text.is_in(self._BOOLEAN_TEXT)).then(text.str.to_uppercase())
             .when(kind.is_null() & date_part.is_not_null())
             .then(pl.when(date_part.is_in(["1899-12-30", "1899-12-31"])).then(time_part).otherwise(date_part))
             .otherwise(text).fill_null("").alias(name)
         )
 
-    def _name(self, j: int) -> str | None:
-        k = j - self.offset
-        return self.names[k] if 0 <= k < len(self.names) else None
+    def _name(self, j: int) -> str:
+        # j is a column with a header, so inside the cells read (row_text pads the left only).
+        return self.names[j - self.offset]
 
     def row_text(self, i: int) -> list[str]:
         # One row turned into a column, so a sheet 16,000 columns wide is one expression, not
@@ -878,15 +881,11 @@ class _ArrowGrid:
 
     def column_text(self, j: int, start: int) -> pl.Series:
         name = self._name(j)
-        if name is None:
-            return pl.repeat("", max(self.height - start, 0), dtype=pl.String, eager=True)
         return self.cells.slice(start).select(self._text(name)).to_series()
 
     def column_numeric(self, j: int, start: int) -> pl.Series:
         name = self._name(j)
-        if name is None:
-            return pl.repeat(False, max(self.height - start, 0), dtype=pl.Boolean, eager=True)
-        numeric = pl.col(f"{name}_kind").is_not_null() & ~pl.col(name).is_in(["true", "false"])
+        numeric = pl.col(f"{name}_kind").is_not_null() & ~pl.col(name).is_in(self._BOOLEAN_TEXT)
         return self.cells.slice(start).select(numeric.alias(name)).to_series()
 
 

@@ -270,7 +270,7 @@ def test_xlsx_arrow_grid_reads_every_cell_as_calamine_cells_do(tmp_path):
     arrow = reader._ArrowGrid.read(path, "Data")
     assert (arrow.height, arrow.first_filled_row()) == (cells.height, cells.first_filled_row()) == (7, 2)
     assert arrow.row_text(2) == cells.row_text(2) == ["", "NIK", "Nama", "Tgl Lahir", "Desil"]
-    for j in range(6):  # column F is outside the sheet's cells
+    for j in range(1, 5):  # the columns with a header, B to E
         assert arrow.column_text(j, 3).to_list()[:3] == cells.column_text(j, 3).to_list()[:3], j
         assert arrow.column_numeric(j, 3).to_list() == cells.column_numeric(j, 3).to_list(), j
     # The one difference: text written exactly as Excel shows a date and time is read as that
