@@ -177,11 +177,12 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
                 staged = staged.with_columns(person_id=pl.lit(None, dtype=pl.Int64))
                 insert_frame("registry_sourcerecord", staged, on_chunk=lambda d, t: progress("staging", d, t))
             else:
-                staged, max_before = _assign_people(staged, batch)
+                staged, order, max_before = _assign_people(staged, batch)
                 # The staged rows and the new households and people are converted for the
                 # database in background threads while the previous table is written.
-                staging = BulkRows("registry_sourcerecord", staged.drop("batch_id"),
+                staging = BulkRows("registry_sourcerecord", staged.drop("batch_id"), order=order,
                                    constants={"batch_id": batch.pk}).start()
+                del order
                 promotion = None
                 try:
                     promotion = _Promotion(batch, staged, max_before)
@@ -304,13 +305,14 @@ def _staging_frame(batch: ImportBatch, original: pl.DataFrame, checked: pl.DataF
     ).select(STAGED_COLUMNS)
 
 
-def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFrame, int]:
+def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFrame, pl.Series, int]:
     """Gives every accepted row its person id before staging, so staging carries the link
     and promotion needs no pass to find it: the existing person with the row's NIK, or for a
     row without a NIK the person of the same source's latest record with the same record id;
     otherwise a new id above the current maximum (imports are serialized, see run_import).
     New ids follow NIK order, so both the primary key and the NIK index grow in order.
-    Returns the frame and the maximum person id before this batch."""
+    Returns the frame, the order to stage its rows in (row positions) and the maximum person
+    id before this batch."""
     accepted = pl.col("status") == "accepted"
     rows = staged.filter(accepted)
     record_ids = rows.filter(pl.col("nik").is_null())["record_id"].drop_nulls().unique().to_list()
@@ -344,17 +346,30 @@ def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFra
         .join(by_record, on="_rid", how="left", maintain_order="left")
         .with_columns(_known=pl.when(accepted).then(pl.coalesce("_by_nik", "_by_record")))
     )
-    # One sort puts the rows in person order: known people by id, then new people in NIK
+    # One order puts the rows in person order: known people by id, then new people in NIK
     # order (numbered from there), then the rows that promote no one. Staged in that order,
     # every index on the staged rows (id, person, batch) only appends, which on a million rows
-    # is several seconds less than inserting at random.
-    group = pl.when(pl.col("_known").is_not_null()).then(0).when(accepted).then(1).otherwise(2).alias("_group")
-    staged = staged.with_columns(group).sort(
-        "_group", "_known", pl.when(pl.col("_group") == 1).then(pl.col("nik")), "row", nulls_last=True)
-    new = pl.col("_group") == 1
+    # is several seconds less than inserting at random. Only the order is computed here; the
+    # rows are gathered in it chunk by chunk, in the background, as they are staged (copying
+    # the whole sorted frame first held up the import by ~0.3 s).
+    known = pl.col("_known").is_not_null()
+    # The three groups as ranges of one integer key, ties broken by row: two integer keys
+    # sort five times faster than (group, key, row) with nulls. Known people by id (below
+    # 2^54), then new people by NIK (an accepted NIK is 16 digits, below 2^54, and its number
+    # sorts as its text does; without one, after those), then the rest.
+    span = 1 << 54
+    key = (
+        pl.when(known).then(pl.col("_known"))
+        .when(accepted).then(span + pl.col("nik").cast(pl.Int64, strict=False).fill_null(span - 1))
+        .otherwise(2 * span)
+    )
+    order = staged.select(pl.arg_sort_by(key, "row")).to_series()
+    # A new person's id: max_before + its place among the new people in that order.
+    place = pl.zeros(staged.height, pl.Int64, eager=True).scatter(order, pl.int_range(staged.height, eager=True))
     staged = staged.with_columns(
-        person_id=pl.when(new).then(new.cum_sum().cast(pl.Int64) + max_before).otherwise(pl.col("_known")))
-    return staged.select(STAGED_COLUMNS), max_before
+        person_id=pl.when(known).then(pl.col("_known"))
+        .when(accepted).then(place - known.sum() + 1 + max_before))
+    return staged.select(STAGED_COLUMNS), order, max_before
 
 
 class _Promotion:
@@ -370,7 +385,13 @@ class _Promotion:
         stamp = str(connection.ops.adapt_datetimefield_value(self.now))
         accepted = staged.filter(pl.col("status") == "accepted")
         self.known = accepted.filter(pl.col("person_id") <= max_before).height
-        kks = accepted.filter(pl.col("kk").is_not_null()).group_by("kk").agg(pl.col("village_id").min()).sort("kk")
+        # Grouped on the KK's number, three times faster than on its text: validation leaves
+        # only 16-digit KKs (the rest null), so the number is exact and sorts as the text does.
+        kks = (
+            accepted.filter(pl.col("kk").is_not_null())
+            .group_by(pl.col("kk").cast(pl.Int64).alias("_kk")).agg(pl.col("kk").first(), pl.col("village_id").min())
+            .sort("_kk").drop("_kk")
+        )
         with connection.cursor() as c, keys_table(kks["kk"]) as (source, params):
             c.execute(f"SELECT h.kk, h.id FROM {source} JOIN registry_household h ON h.kk = k.value", params)
             existing = pl.DataFrame(c.fetchall(), schema={"kk": pl.Utf8, "household_id": pl.Int64}, orient="row")

@@ -11,7 +11,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from kelambu.dedup.models import Merge
-from kelambu.registry.bulk import STAGE_SCHEMA, insert_frame, keys_table
+from kelambu.registry.bulk import STAGE_SCHEMA, BulkRows, insert_frame, keys_table
 from kelambu.registry.models import Household, Person
 
 AT = datetime(2026, 11, 21, 8, 30, 15, 250000, tzinfo=UTC)
@@ -60,6 +60,18 @@ def test_constants_are_stored_in_every_row(db, path):
     assert list(Person.objects.order_by("id").values_list("nik", flat=True)) == frame["nik"].to_list()
 
 
+def test_rows_go_in_in_the_order_given(db, path):
+    kks = ["1606011201100005", "1606011201100002", "1606011201100004", "1606011201100001", "1606011201100003"]
+    frame = pl.DataFrame({"kk": kks})
+    stamp = "2026-11-21 08:30:15.250000" if connection.vendor == "sqlite" else "2026-11-21 08:30:15.25+00"
+    rows = BulkRows("registry_household", frame, chunk_rows=2, order=frame["kk"].arg_sort(), constants={"created_at": stamp})
+    assert rows.write() == 5
+    # Ids given by the table in insertion order: the KKs went in sorted, across chunks.
+    assert list(Household.objects.order_by("id").values_list("kk", flat=True)) == sorted(kks)
+    with pytest.raises(ValueError, match="order has 4 positions for 5 rows"):
+        BulkRows("registry_household", frame, order=pl.Series([0, 1, 2, 3]))
+
+
 def test_booleans_nulls_and_a_second_insert_in_one_transaction(db, path):
     insert_frame("registry_person", people_frame(4))
     frame = pl.DataFrame({
@@ -95,6 +107,15 @@ def test_keys_table_finds_the_keys_that_exist(db):
     with transaction.atomic(), connection.cursor() as c, keys_table(pl.Series([], dtype=pl.Utf8)) as (source, params):
         c.execute(f"SELECT COUNT(*) FROM {source}", params)
         assert c.fetchone()[0] == 0
+
+
+def test_keys_table_keeps_quotes_backslashes_and_unicode(db):
+    awkward = ['a"b', "c\\d", "é\nñ", "'; --", "1606011201100003"]
+    for kk in awkward:
+        Household.objects.create(kk=kk)
+    with transaction.atomic(), connection.cursor() as c, keys_table(pl.Series([*awkward, "other"])) as (source, params):
+        c.execute(f"SELECT h.kk FROM {source} JOIN registry_household h ON h.kk = k.value", params)
+        assert sorted(r[0] for r in c.fetchall()) == sorted(awkward)
 
 
 def _index_definitions(table: str) -> list[str]:

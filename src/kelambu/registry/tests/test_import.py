@@ -107,6 +107,29 @@ def test_newer_list_updates_people_and_keeps_history(db, tmp_path, p3ke, bulk_pa
     assert Person.objects.get(nik=None).name == "Paijo Wiryo"
 
 
+def test_rows_are_staged_in_person_order_and_new_ids_follow_nik_order(db, tmp_path, bulk_path):
+    # Staged in that order, every index on the staged rows only appends (services._assign_people).
+    import_list(write(tmp_path, "first.csv", ROWS[:1]), ImportOptions(source="p3ke"), "test")
+    sholeh = Person.objects.get()
+    rows = [
+        "B1;1606011503850004;;Budi Santoso;L;15-03-1985;Dusun I;16.06.01.2001;1;Petani;",
+        "B2;1606011503850002;;Agus Salim;L;15-03-1985;Dusun I;16.06.01.2001;1;Petani;",
+        "B3;1606011503850001;;Muhammad Sholeh;L;15-03-1985;Dusun I;16.06.01.2001;1;Petani;",  # known
+        "B4;;;Paijo;L;1979-12-01;Dusun III;16.06.01.2001;3;Buruh harian;",  # new, no NIK
+        "B5;16060115038500;;Rahmat Hidayat;L;01-01-1980;Dusun I;16.06.01.2001;1;Petani;",  # rejected
+        "B6;1606011503850003;;Cahyo Nugroho;L;15-03-1985;Dusun I;16.06.01.2001;1;Petani;",
+    ]
+    batch, _ = import_list(write(tmp_path, "second.csv", rows), ImportOptions(source="p3ke"), "test")
+    staged = list(SourceRecord.objects.filter(batch=batch).order_by("id").values_list("record_id", "person_id"))
+    ids = {nik: pk for nik, pk in Person.objects.values_list("nik", "id")}
+    top = sholeh.pk
+    assert staged == [
+        ("B3", sholeh.pk), ("B2", top + 1), ("B6", top + 2), ("B1", top + 3), ("B4", top + 4), ("B5", None),
+    ]
+    assert [ids[f"160601150385000{i}"] for i in (2, 3, 4)] == [top + 1, top + 2, top + 3]
+    assert ids[None] == top + 4
+
+
 def test_dry_run_writes_no_people(db, p3ke, bulk_path):
     batch, ran = import_list(p3ke, ImportOptions(source="p3ke", dry_run=True), "test")
     assert ran and batch.dry_run and batch.status == BatchStatus.DONE
