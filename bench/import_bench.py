@@ -154,7 +154,8 @@ def measure(mode: str, path: Path, db: str) -> dict:
 
 
 def measure_median(mode: str, path: Path, db: str, repeat: int) -> dict:
-    """The median of `repeat` runs (by time), with the times of all of them."""
+    """The median of `repeat` runs (by time), with the times of all of them and the highest
+    peak memory of any."""
     runs = sorted((measure(mode, path, db) for _ in range(repeat)), key=lambda r: r["seconds"])
     result = dict(runs[len(runs) // 2])
     result["runs"] = [round(r["seconds"], 2) for r in runs]

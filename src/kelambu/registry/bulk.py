@@ -275,13 +275,13 @@ def insert_frame(table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, 
     return BulkRows(table, frame, chunk_rows=chunk_rows, constants=constants).write(on_chunk)
 
 
-def keys_source(keys: list[str]) -> tuple[str, list]:
+def keys_source(keys: list[str] | pl.Series) -> tuple[str, list]:
     """A FROM item yielding the given text keys as `k.value`, sent as one parameter: unnest of
     an array on PostgreSQL, json_each on SQLite. Joins against it look up a million keys in
     one statement."""
     if connection.vendor == "postgresql":
-        return "unnest(%s::text[]) AS k(value)", [keys]
-    return "json_each(%s) AS k", [json.dumps(keys)]
+        return "unnest(%s::text[]) AS k(value)", [keys.to_list() if isinstance(keys, pl.Series) else keys]
+    return "json_each(%s) AS k", [_json_array(keys) if isinstance(keys, pl.Series) else json.dumps(keys)]
 
 
 def _json_array(keys: pl.Series) -> str:
@@ -299,7 +299,7 @@ def keys_table(keys: pl.Series) -> Iterator[str]:
     as adapting a million-element array parameter; SQLite reads them from one JSON text."""
     keys = keys.drop_nulls().cast(pl.Utf8)
     if connection.vendor != "postgresql":
-        yield "json_each(%s) AS k", [_json_array(keys)]
+        yield keys_source(keys)
         return
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS kelambu_keys")
