@@ -125,22 +125,30 @@ class BulkRows:
     AHEAD = 3  # chunks converted and not yet written, at most: bounds the memory held
 
     def __init__(self, table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, constants: dict | None = None,
-                 order: pl.Series | None = None):
+                 order: pl.Series | None = None, extend=None, after_chunk=None):
         """`constants`: column -> one value for every row, as the database stores it (a
         number, text, or None). A database image leaves them out and the INSERT supplies
         them, so they cost nothing per row; the other paths add them to each chunk.
         `order`: the row positions of `frame` in the order to insert them (a permutation);
         each chunk is gathered in that order where it is converted, so a caller that needs
-        the rows sorted need not copy the whole frame first."""
+        the rows sorted need not copy the whole frame first.
+        `extend(chunk) -> chunk` and `after_chunk(stage_table)`, database images only (see
+        `uses_image`): `extend` adds columns to each chunk, in the background, that the table
+        does not take; `after_chunk` runs on the writer after each chunk is inserted, with the
+        name of the table that holds the chunk (its extra columns too) until the next one, so
+        a second table can be filled from the same rows without an image of its own."""
         constants = dict(constants or {})
         if order is not None and len(order) != frame.height:
             raise ValueError(f"order has {len(order)} positions for {frame.height} rows")
         if connection.vendor == "postgresql":
             self._convert = _csv
-        elif frame.height >= settings.KELAMBU_SQLITE_IMAGE_MIN_ROWS:
+        elif uses_image(frame.height):
             self._convert = _Image
         else:
             self._convert = None  # executemany
+        if (extend or after_chunk) and self._convert is not _Image:
+            raise ValueError("extend and after_chunk need a database image (bulk.uses_image)")
+        self._extend, self._after_chunk = extend, after_chunk
         self._literals = {}
         if self._convert is not _Image:
             self._literals, constants = constants, {}
@@ -169,6 +177,8 @@ class BulkRows:
         part = self._frame.slice(offset, size) if self._order is None else self._frame[self._order.slice(offset, size)]
         if self._literals:
             part = part.with_columns(pl.lit(value).alias(name) for name, value in self._literals.items())
+        if self._extend:
+            part = self._extend(part)
         return _for_db(part)
 
     def start(self) -> "BulkRows":
@@ -199,7 +209,7 @@ class BulkRows:
                 # Images converted and never written: their files go now, not at GC.
                 if not future.cancelled() and future.exception() is None and isinstance(future.result(), _Image):
                     future.result().release()
-        self._pool = self._futures = self._frame = self._order = None
+        self._pool = self._futures = self._frame = self._order = self._extend = self._after_chunk = None
         self._bounds = []
 
     def write(self, on_chunk=None) -> int:
@@ -248,6 +258,8 @@ class BulkRows:
                         image.release()
                     cursor.execute(f"INSERT INTO {self.table} ({self.columns}) "
                                    f"SELECT {self._select} FROM {STAGE_SCHEMA}.rows", self._constants)
+                    if self._after_chunk:
+                        self._after_chunk(f"{STAGE_SCHEMA}.rows")
                     yield rows
             finally:
                 raw.deserialize(_empty_image(), name=STAGE_SCHEMA)
@@ -264,6 +276,11 @@ class BulkRows:
                 zip(*(s.to_list() for s in chunk.get_columns()), strict=True),
             )
             yield chunk.height
+
+
+def uses_image(rows: int) -> bool:
+    """Whether `rows` rows go into a table as a SQLite database image."""
+    return connection.vendor == "sqlite" and rows >= settings.KELAMBU_SQLITE_IMAGE_MIN_ROWS
 
 
 def insert_frame(table: str, frame: pl.DataFrame, *, chunk_rows: int = 200_000, on_chunk=None,

@@ -179,20 +179,26 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
             else:
                 staged, order, max_before = _assign_people(staged, batch)
                 # The staged rows and the new households and people are converted for the
-                # database in background threads while the previous table is written.
-                staging = BulkRows("registry_sourcerecord", staged.drop("batch_id"), order=order,
-                                   constants={"batch_id": batch.pk}).start()
-                del order
-                promotion = None
+                # database in background threads while the previous table is written. Where
+                # the staged rows go to SQLite as images, the new people are inserted from
+                # each staged chunk: the same rows, so no image of their own.
+                with_staging = bulk.uses_image(staged.height)
+                promotion = staging = None
                 try:
-                    promotion = _Promotion(batch, staged, max_before)
-                    del staged
+                    promotion = _Promotion(batch, staged, max_before, people_with_staging=with_staging)
+                    staging = BulkRows(
+                        "registry_sourcerecord", staged.drop("batch_id"), order=order, constants={"batch_id": batch.pk},
+                        extend=promotion.with_household if with_staging else None,
+                        after_chunk=promotion.insert_people if with_staging else None,
+                    ).start()
+                    del staged, order
                     with indexes_rebuilt_after("registry_sourcerecord", staging.height):
                         staging.write(on_chunk=lambda d, t: progress("staging", d, t))
                     progress("promoting", 0, counts["accepted"])
                     new = promotion.write()
                 finally:
-                    staging.close()
+                    if staging is not None:
+                        staging.close()
                     if promotion is not None:
                         promotion.close()
                 updated = counts["accepted"] - new
@@ -316,25 +322,27 @@ def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFra
     accepted = pl.col("status") == "accepted"
     rows = staged.filter(accepted)
     record_ids = rows.filter(pl.col("nik").is_null())["record_id"].drop_nulls().unique().to_list()
-    with connection.cursor() as c, keys_table(rows["nik"]) as (source, params):
-        # A person merged into another (dedup) sends new rows to the survivor.
-        c.execute(f"SELECT p.nik, COALESCE(p.merged_into_id, p.id) FROM {source} "
-                  "JOIN registry_person p ON p.nik = k.value", params)
-        known = c.fetchall()
-        previous = []
-        if record_ids:
-            source, params = keys_source(record_ids)
-            c.execute(
-                f"SELECT prev.record_id, prev.batch_id, COALESCE(pp.merged_into_id, pp.id) FROM {source} "
-                "JOIN registry_sourcerecord prev ON prev.record_id = k.value "
-                "JOIN registry_person pp ON pp.id = prev.person_id "
-                "JOIN registry_importbatch pb ON pb.id = prev.batch_id "
-                "WHERE prev.nik IS NULL AND prev.person_id IS NOT NULL AND pb.source = %s AND pb.dry_run = %s",
-                params + [batch.source, False],
-            )
-            previous = c.fetchall()
+    known, previous = [], []
+    with connection.cursor() as c:
         c.execute("SELECT COALESCE(MAX(id), 0) FROM registry_person")
         max_before = c.fetchone()[0]
+        if max_before:  # an empty registry has no one to look up (a first list: 0.1-0.2 s)
+            with keys_table(rows["nik"]) as (source, params):
+                # A person merged into another (dedup) sends new rows to the survivor.
+                c.execute(f"SELECT p.nik, COALESCE(p.merged_into_id, p.id) FROM {source} "
+                          "JOIN registry_person p ON p.nik = k.value", params)
+                known = c.fetchall()
+            if record_ids:
+                source, params = keys_source(record_ids)
+                c.execute(
+                    f"SELECT prev.record_id, prev.batch_id, COALESCE(pp.merged_into_id, pp.id) FROM {source} "
+                    "JOIN registry_sourcerecord prev ON prev.record_id = k.value "
+                    "JOIN registry_person pp ON pp.id = prev.person_id "
+                    "JOIN registry_importbatch pb ON pb.id = prev.batch_id "
+                    "WHERE prev.nik IS NULL AND prev.person_id IS NOT NULL AND pb.source = %s AND pb.dry_run = %s",
+                    params + [batch.source, False],
+                )
+                previous = c.fetchall()
     by_nik = pl.DataFrame(known, schema={"nik": pl.Utf8, "_by_nik": pl.Int64}, orient="row")
     by_record = (
         pl.DataFrame(previous, schema={"_rid": pl.Utf8, "_b": pl.Int64, "_by_record": pl.Int64}, orient="row")
@@ -377,27 +385,37 @@ class _Promotion:
     staged rows are written: it looks up the batch's known households, then builds the new
     households and people in a background thread (Polars) and starts converting them for the
     database, all while the staged rows are written; `write()` then inserts them and updates
-    the known people. New people have ids above `max_before` (given by _assign_people)."""
+    the known people. New people have ids above `max_before` (given by _assign_people).
 
-    def __init__(self, batch: ImportBatch, staged: pl.DataFrame, max_before: int):
+    With `people_with_staging` (the staged rows go to SQLite as images), the new people are
+    not converted separately: `with_household` gives each staged chunk its household id and
+    `insert_people` inserts the chunk's new people from it, as each chunk is staged. An image
+    of the people was two seconds of the second core for a million rows, and ~200 MB."""
+
+    def __init__(self, batch: ImportBatch, staged: pl.DataFrame, max_before: int, *, people_with_staging: bool = False):
         self.batch, self.max_before = batch, max_before
         self.now = timezone.now()
         stamp = str(connection.ops.adapt_datetimefield_value(self.now))
+        self.stamp, self.with_staging, self.inserted = stamp, people_with_staging, 0
         accepted = staged.filter(pl.col("status") == "accepted")
         self.known = accepted.filter(pl.col("person_id") <= max_before).height
-        # Grouped on the KK's number, three times faster than on its text: validation leaves
-        # only 16-digit KKs (the rest null), so the number is exact and sorts as the text does.
+        # The KK's number sorts as its text (validation leaves only 16-digit KKs, the rest
+        # null): sorted on it, with the village, the first row of each KK is the household's,
+        # three times faster than grouping on the text and sorting the groups.
         kks = (
             accepted.filter(pl.col("kk").is_not_null())
-            .group_by(pl.col("kk").cast(pl.Int64).alias("_kk")).agg(pl.col("kk").first(), pl.col("village_id").min())
-            .sort("_kk").drop("_kk")
+            .select(pl.col("kk").cast(pl.Int64).alias("_kk"), "kk", "village_id")
+            .sort("_kk", "village_id").unique("_kk", keep="first", maintain_order=True).drop("_kk")
         )
-        with connection.cursor() as c, keys_table(kks["kk"]) as (source, params):
-            c.execute(f"SELECT h.kk, h.id FROM {source} JOIN registry_household h ON h.kk = k.value", params)
-            existing = pl.DataFrame(c.fetchall(), schema={"kk": pl.Utf8, "household_id": pl.Int64}, orient="row")
+        existing = pl.DataFrame(schema={"kk": pl.Utf8, "household_id": pl.Int64})
+        with connection.cursor() as c:
             # Ids are given above the current maximum: imports are serialized (see run_import).
             c.execute("SELECT COALESCE(MAX(id), 0) FROM registry_household")
             top = c.fetchone()[0]
+            if top:  # no household yet, none to look up
+                with keys_table(kks["kk"]) as (source, params):
+                    c.execute(f"SELECT h.kk, h.id FROM {source} JOIN registry_household h ON h.kk = k.value", params)
+                    existing = pl.DataFrame(c.fetchall(), schema={"kk": pl.Utf8, "household_id": pl.Int64}, orient="row")
         self.households = self.people = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kelambu-promotion")
         self._prepared = self._pool.submit(self._prepare, accepted, kks, existing, top, stamp)
@@ -411,6 +429,9 @@ class _Promotion:
         self.households = BulkRows("registry_household", new.select(pl.col("household_id").alias("id"), "kk", "village_id"),
                                    constants={"created_at": stamp}).start()
         households = pl.concat([existing, new.select("kk", "household_id")])
+        if self.with_staging:
+            self.kk_households = households
+            return
         people = (
             accepted.filter(pl.col("person_id") > self.max_before)
             .join(households, on="kk", how="left")
@@ -423,6 +444,25 @@ class _Promotion:
         self.people = BulkRows("registry_person", people, constants={
             "last_batch_id": self.batch.pk, "created_at": stamp, "updated_at": stamp}).start()
 
+    def with_household(self, chunk: pl.DataFrame) -> pl.DataFrame:
+        """The staged chunk with its rows' household ids (`household_id`); runs on the
+        staging's background thread."""
+        self._prepared.result()
+        return chunk.join(self.kk_households, on="kk", how="left", maintain_order="left")
+
+    def insert_people(self, stage: str) -> None:
+        """Inserts the new people among the staged rows in `stage` (those with ids above
+        max_before; rejected rows have none), in their order, which is id order."""
+        columns = ["id", "nik", *PERSON_VALUES, "household_id", "decile", "decile_scale",
+                   "last_batch_id", "created_at", "updated_at"]
+        values = ["person_id", "nik", *PERSON_VALUES, "household_id", "decile",
+                  "CASE WHEN decile IS NULL THEN NULL ELSE %s END", "%s", "%s", "%s"]
+        with connection.cursor() as c:
+            c.execute(f"INSERT INTO registry_person ({', '.join(columns)}) SELECT {', '.join(values)} FROM {stage} "
+                      "WHERE person_id > %s",
+                      [self.batch.decile_scale, self.batch.pk, self.stamp, self.stamp, self.max_before])
+            self.inserted += c.rowcount
+
     def close(self) -> None:
         self._pool.shutdown(wait=True)
         for rows in (self.households, self.people):
@@ -434,8 +474,11 @@ class _Promotion:
         self._prepared.result()
         with indexes_rebuilt_after("registry_household", self.households.height):
             self.households.write()
-        with indexes_rebuilt_after("registry_person", self.people.height):
-            new = self.people.write()
+        if self.people is None:  # inserted with the staged rows
+            new = self.inserted
+        else:
+            with indexes_rebuilt_after("registry_person", self.people.height):
+                new = self.people.write()
         b, scale = self.batch, self.batch.decile_scale
         with connection.cursor() as c:
             if self.known:

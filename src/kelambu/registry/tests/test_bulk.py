@@ -72,6 +72,32 @@ def test_rows_go_in_in_the_order_given(db, path):
         BulkRows("registry_household", frame, order=pl.Series([0, 1, 2, 3]))
 
 
+def test_each_chunk_can_fill_a_second_table_from_the_image(db, path):
+    # The import inserts its new people from each staged chunk this way (services._Promotion).
+    frame = pl.DataFrame({"kk": [f"160601120110000{i}" for i in range(5)]})
+    stamp = "2026-11-21 08:30:15.250000"
+
+    def add_name(chunk):  # a column the household table does not take
+        return chunk.with_columns(name=pl.lit("Kepala ") + pl.col("kk").str.slice(15))
+
+    def copy_people(stage):
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO registry_person (nik, name, name_norm, created_at, updated_at) "
+                           f"SELECT kk, name, name, %s, %s FROM {stage}", [stamp, stamp])
+
+    if path == "rows":
+        with pytest.raises(ValueError, match="need a database image"):
+            BulkRows("registry_household", frame, constants={"created_at": stamp}, after_chunk=copy_people)
+        return
+    rows = BulkRows("registry_household", frame, chunk_rows=2, constants={"created_at": stamp},
+                    extend=add_name, after_chunk=copy_people)
+    assert rows.write() == 5
+    assert list(Household.objects.order_by("id").values_list("kk", flat=True)) == frame["kk"].to_list()
+    # Every chunk's rows, once each, with the added column; the chunks were 1, 2 and 2 rows.
+    assert list(Person.objects.order_by("id").values_list("nik", "name")) == [
+        (kk, f"Kepala {kk[-1]}") for kk in frame["kk"]]
+
+
 def test_booleans_nulls_and_a_second_insert_in_one_transaction(db, path):
     insert_frame("registry_person", people_frame(4))
     frame = pl.DataFrame({

@@ -130,6 +130,43 @@ def test_rows_are_staged_in_person_order_and_new_ids_follow_nik_order(db, tmp_pa
     assert ids[None] == top + 4
 
 
+def test_people_go_in_with_each_staged_chunk(db, tmp_path, settings, monkeypatch):
+    # SQLite's image path inserts the new people from each staged chunk (services._Promotion):
+    # with chunks of one and two rows, ids, households and values come out as in one piece.
+    from django.db import connection
+
+    from kelambu.registry import bulk
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the database image is SQLite's bulk path")
+    settings.KELAMBU_SQLITE_IMAGE_MIN_ROWS = 1
+    monkeypatch.setitem(bulk.BulkRows.__init__.__kwdefaults__, "chunk_rows", 2)
+    import_list(write(tmp_path, "first.csv", ROWS[:1]), ImportOptions(source="p3ke"), "test")
+    sholeh = Person.objects.get()
+    rows = [
+        "B1;1606011503850004;1606011201100007;Budi Santoso;L;15-03-1985;Dusun I;16.06.01.2001;1;Petani;",
+        "B2;1606011503850002;1606011201100003;Agus Salim;L;15-03-1985;Dusun I;16.06.01.2001;;Petani;",
+        "B3;1606011503850001;1606011201100003;Muhammad Sholeh;L;15-03-1985;Dusun I;16.06.01.2001;1;Petani;",
+        "B4;;1606011201100007;Paijo;L;1979-12-01;Dusun III;16.06.01.2001;3;Buruh harian;",
+        "B5;16060115038500;;Rahmat Hidayat;L;01-01-1980;Dusun I;16.06.01.2001;1;Petani;",  # rejected
+        "B6;1606011503850003;;Cahyo Nugroho;L;15-03-1985;Dusun I;16.06.01.2001;2;Petani;",
+    ]
+    batch, _ = import_list(write(tmp_path, "second.csv", rows), ImportOptions(source="p3ke"), "test")
+    assert (batch.people_new, batch.people_updated) == (4, 1)
+    top = sholeh.pk
+    people = {p.name: p for p in Person.objects.all()}
+    assert [people[n].pk for n in ("Agus Salim", "Cahyo Nugroho", "Budi Santoso", "Paijo")] == [
+        top + 1, top + 2, top + 3, top + 4]
+    # The known KK's household, and one new household for the new KK.
+    assert people["Agus Salim"].household_id == sholeh.household_id
+    assert people["Budi Santoso"].household_id == people["Paijo"].household_id != sholeh.household_id
+    assert people["Cahyo Nugroho"].household_id is None
+    assert (people["Agus Salim"].decile, people["Agus Salim"].decile_scale) == (None, None)
+    assert (people["Paijo"].decile, people["Paijo"].decile_scale, people["Paijo"].last_batch_id) == (3, "p3ke", batch.pk)
+    assert people["Paijo"].created_at == people["Budi Santoso"].updated_at
+    assert Person.objects.count() == 5 and Household.objects.count() == 2
+
+
 def test_dry_run_writes_no_people(db, p3ke, bulk_path):
     batch, ran = import_list(p3ke, ImportOptions(source="p3ke", dry_run=True), "test")
     assert ran and batch.dry_run and batch.status == BatchStatus.DONE
