@@ -156,12 +156,20 @@ CSRF_COOKIE_HTTPONLY = False
 KELAMBU_AGE_MIN = envint("KELAMBU_AGE_MIN", 15)
 KELAMBU_AGE_MAX = envint("KELAMBU_AGE_MAX", 80)
 # Hostile-input limits: a list bigger than this, or one field longer, is refused whole.
-KELAMBU_IMPORT_MAX_BYTES = envint("KELAMBU_IMPORT_MAX_BYTES", 2 * 1024**3)
+KELAMBU_IMPORT_MAX_BYTES = envint("KELAMBU_IMPORT_MAX_BYTES", 512 * 1024**2)
 KELAMBU_IMPORT_MAX_FIELD = envint("KELAMBU_IMPORT_MAX_FIELD", 4096)
 # An XLSX whose XML would unpack past this many bytes, or at a ratio above the next
-# setting, is treated as a zip bomb.
-KELAMBU_XLSX_MAX_UNPACKED = envint("KELAMBU_XLSX_MAX_UNPACKED", 4 * 1024**3)
+# setting, is treated as a zip bomb (measured while inflating, not taken from the zip).
+KELAMBU_XLSX_MAX_UNPACKED = envint("KELAMBU_XLSX_MAX_UNPACKED", 1024**3)
 KELAMBU_XLSX_MAX_RATIO = envint("KELAMBU_XLSX_MAX_RATIO", 200)
+# The shape of a list, counted before it is read (a sheet's used area: its last row and
+# column; a CSV's records and header cells), and the memory a read may plan to use.
+# A regency's P3KE export is tens of MB; the benchmark's 1,000,000-row CSV (161 MiB) and
+# 200,000-row XLSX (2.4 million cells) fit with room (docs/PERFORMANCE.md).
+KELAMBU_IMPORT_MAX_ROWS = envint("KELAMBU_IMPORT_MAX_ROWS", 2_000_000)
+KELAMBU_IMPORT_MAX_COLUMNS = envint("KELAMBU_IMPORT_MAX_COLUMNS", 1024)
+KELAMBU_IMPORT_MAX_CELLS = envint("KELAMBU_IMPORT_MAX_CELLS", 10_000_000)
+KELAMBU_IMPORT_MAX_MEMORY = envint("KELAMBU_IMPORT_MAX_MEMORY", 2560 * 1024**2)
 # SQLite bulk inserts of at least this many rows go through a database image (registry/bulk.py).
 KELAMBU_SQLITE_IMAGE_MIN_ROWS = envint("KELAMBU_SQLITE_IMAGE_MIN_ROWS", 5000)
 # PostgreSQL: a load of at least this many rows, and at least the table's size, rebuilds the

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 ERROR = "error"  # the row is rejected
 WARNING = "warning"  # the row is accepted and flagged
+HELD = "held"  # the row changes nothing until the region that owns the person decides
 FILE = "file"  # the whole file is refused
 
 
@@ -109,12 +110,19 @@ _CATALOGUE = [
     IssueType("CSV_MALFORMED", FILE, None,
               "Berkas CSV rusak: jumlah sel atau tanda kutip dalam sebuah baris tidak sesuai",
               "The CSV file is malformed: a row's cells or quotes do not line up"),
+    IssueType("FILE_TOO_MANY_ROWS", FILE, None,
+              "Berkas berisi terlalu banyak baris", "The file has too many rows"),
+    IssueType("FILE_TOO_MANY_COLUMNS", FILE, None,
+              "Berkas berisi terlalu banyak kolom", "The file has too many columns"),
+    IssueType("FILE_TOO_MANY_CELLS", FILE, None,
+              "Berkas berisi terlalu banyak sel untuk dibaca", "The file has too many cells to read"),
 ]
 
 ISSUES: dict[str, IssueType] = {i.code: i for i in _CATALOGUE}
 ROW_CODES = tuple(i.code for i in _CATALOGUE if i.severity != FILE)
 ERROR_CODES = frozenset(i.code for i in _CATALOGUE if i.severity == ERROR)
 WARNING_CODES = frozenset(i.code for i in _CATALOGUE if i.severity == WARNING)
+HELD_CODES = frozenset(i.code for i in _CATALOGUE if i.severity == HELD)
 
 
 def split_codes(issues: str | None) -> list[str]:

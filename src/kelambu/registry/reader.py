@@ -21,15 +21,21 @@ import csv
 import datetime as dt
 import io
 import json
+import queue
 import re
+import struct
+import threading
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 
 import fastexcel
+import numpy as np
 import polars as pl
 import python_calamine
 
@@ -59,10 +65,18 @@ class ImportRefused(Exception):
 
 @dataclass(frozen=True)
 class ReaderLimits:
-    max_bytes: int = 2 * 1024**3
+    """What one upload may cost. Every limit is checked before the list is read (a sheet's
+    shape by streaming its XML or walking its records; a CSV's by counting), so a file
+    above one is refused whole, with the limit in the message, without being read."""
+
+    max_bytes: int = 512 * 1024**2
     max_field: int = 4096  # characters in one cell
-    xlsx_max_unpacked: int = 4 * 1024**3
+    xlsx_max_unpacked: int = 1024**3  # bytes of XML, measured while inflating
     xlsx_max_ratio: int = 200  # uncompressed/compressed of any zip entry above ~1 MB
+    max_rows: int = 2_000_000  # a sheet's last used row; a CSV's records
+    max_columns: int = 1024  # a sheet's last used column; a CSV's header cells
+    max_cells: int = 10_000_000  # a sheet's used area (rows x columns)
+    max_memory: int = 2560 * 1024**2  # what reading the file is estimated to need
 
 
 @dataclass
@@ -81,7 +95,13 @@ class ReadResult:
 _UTF8_BOM = b"\xef\xbb\xbf"
 _ZIP_ENTRY_RATIO_FLOOR = 1 << 20  # the ratio check applies to zip entries bigger than this
 _MAX_ZIP_ENTRIES = 10_000
-_MAX_COLUMNS = 16_384  # Excel's own limit
+# Memory model of a CSV read, in bytes (measured, docs/PERFORMANCE.md): the file and its
+# transcoded copy, then a string view per kept cell and its copies on the way (strip, blank
+# rows). The csv-module fallback holds a Python string per kept cell and the file as text.
+_CSV_PER_BYTE = 3
+_CSV_PER_CELL = 40
+_CSV_FALLBACK_PER_BYTE = 2
+_CSV_FALLBACK_PER_CELL = 96
 _HEADER_MAX_BYTES = 1 << 20  # the header record of a CSV must end within this
 _TITLE_ROWS = 10  # XLSX: rows above the header (a title, a blank line) looked through
 _SNIFF_BYTES = 1 << 16
@@ -190,8 +210,7 @@ def read_list(path: Path, *, sheet: str | None = None, mapping: dict[str, str] |
         _mismatch(extension, kind)
     if claimed in ("xlsx", "xls"):
         _mismatch(extension, kind)
-    data = path.read_bytes()
-    return _read_csv(data, mapping, limits)
+    return _read_csv(path.read_bytes(), mapping, limits)  # _read_csv drops the only reference
 
 
 def load_mapping(path: Path) -> dict[str, str]:
@@ -399,12 +418,13 @@ def _read_csv(data: bytes, mapping: dict[str, str] | None, limits: ReaderLimits)
         headers = []
     headers = [h.strip().lstrip("\ufeff").strip() for h in headers]
     header_row = skipped + 1 - sep_lines
-    if len(headers) > _MAX_COLUMNS:
+    if len(headers) > limits.max_columns:
         raise ImportRefused(
-            "CSV_MALFORMED",
-            f"baris judul (baris {header_row}) berisi {_count_id(len(headers))} kolom, "
-            f"lebih dari batas {_count_id(_MAX_COLUMNS)}",
-            f"the header row (row {header_row}) has {len(headers):,} columns, more than the limit of {_MAX_COLUMNS:,}")
+            "FILE_TOO_MANY_COLUMNS",
+            f"baris judul (baris {header_row}) berisi {_count_id(len(headers))} kolom, batasnya "
+            f"{_count_id(limits.max_columns)} kolom; hapus kolom yang tidak dipakai",
+            f"the header row (row {header_row}) has {len(headers):,} columns, the limit is "
+            f"{limits.max_columns:,} columns; delete the columns that are not used")
     label = _csv_column_label
     _check_header_cells(headers, header_row, label, limits)
     assigned, ignored = _assign(headers, mapping, label)
@@ -420,15 +440,30 @@ def _read_csv(data: bytes, mapping: dict[str, str] | None, limits: ReaderLimits)
         cells = buf.count(delimiter.encode(), header_end, line_end) + 1
         if cells > n + _MAX_EXTRA_CELLS:
             _too_many_cells(buf.count(b"\n", 0, header_end) + 1, cells, n)
+    # Only the kept columns are materialised and at most max_rows + 1 records are read, so the
+    # memory is bounded by the file's bytes and rows x kept columns; estimated first.
+    lines = buf.count(b"\n") + 1
+    _check_csv_memory(len(buf), min(lines, limits.max_rows + 1), len(kept), limits, _CSV_PER_BYTE, _CSV_PER_CELL)
     try:
         raw = pl.read_csv(
             buf, has_header=False, infer_schema=False, separator=delimiter, quote_char='"',
             schema={f"c{i}": pl.String for i in range(n + 1)}, missing_columns="insert",
             columns=[*kept, n], skip_rows=skipped + 1, raise_if_empty=False, encoding="utf8",
+            n_rows=limits.max_rows + 1,
         )
         raw = raw.with_row_index("_row", offset=first_row).with_columns(pl.col("_row").cast(pl.Int64))
     except Exception:  # noqa: BLE001 - polars refused the file: find out where, in Python
+        _check_csv_memory(len(buf), min(lines, limits.max_rows + 1), len(kept), limits,
+                          _CSV_FALLBACK_PER_BYTE, _CSV_FALLBACK_PER_CELL)
         raw = _csv_fallback(buf, start, delimiter, skipped + 1, n, kept, first_row, limits)
+    del buf
+    if raw.height > limits.max_rows:
+        raise ImportRefused(
+            "FILE_TOO_MANY_ROWS",
+            f"lebih dari {_count_id(limits.max_rows)} baris data, batasnya {_count_id(limits.max_rows)} baris; "
+            "bagi daftar menjadi beberapa berkas",
+            f"more than {limits.max_rows:,} data rows, the limit is {limits.max_rows:,} rows; "
+            "split the list into several files")
 
     ragged = raw.filter(pl.col(f"c{n}").str.strip_chars().str.len_bytes() > 0)
     if ragged.height:
@@ -648,14 +683,15 @@ def _csv_fallback(buf: bytes, start: int, delimiter: str, skip: int, n: int, kep
     _check_wide_lines(buf, n, delimiter)
     if csv.field_size_limit() <= limits.max_field:
         csv.field_size_limit(limits.max_field + 1)
-    text = buf[start:].decode("utf-8")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    # Decoded as it is read: a StringIO of the whole file would hold four bytes a character.
+    text = io.TextIOWrapper(io.BytesIO(buf), encoding="utf-8-sig" if start else "utf-8", newline="")
+    reader = csv.reader(text, delimiter=delimiter, strict=True)
     columns: list[list[str | None]] = [[] for _ in kept]
     extra: list[str | None] = []
     rows: list[int] = []
     index = 0
     line_before = 0
-    while True:
+    while len(rows) <= limits.max_rows:
         try:
             record = next(reader)
         except StopIteration:
@@ -678,6 +714,18 @@ def _csv_fallback(buf: bytes, start: int, delimiter: str, skip: int, n: int, kep
     data[f"c{n}"] = pl.Series(extra, dtype=pl.String)
     data["_row"] = pl.Series(rows, dtype=pl.Int64)
     return pl.DataFrame(data)
+
+
+def _check_csv_memory(size: int, rows: int, kept: int, limits: ReaderLimits, per_byte: int, per_cell: int):
+    """Refuses a CSV whose reading would take more than the memory budget."""
+    memory = size * per_byte + rows * (kept + 2) * per_cell
+    if memory > limits.max_memory:
+        raise ImportRefused(
+            "FILE_TOO_MANY_CELLS",
+            f"{_count_id(rows)} baris berkas x {kept} kolom yang dipakai: membacanya perlu sekitar {_size_id(memory)} "
+            f"memori, batasnya {_size_id(limits.max_memory)}; bagi daftar menjadi beberapa berkas",
+            f"{rows:,} lines x {kept} columns used: reading it would take about {_size_en(memory)} of memory, "
+            f"the limit is {_size_en(limits.max_memory)}; split the list into several files")
 
 
 def _csv_error(exc: csv.Error, start_line: int, line: int):
@@ -727,7 +775,11 @@ def _too_many_cells(line: int, cells: int, n: int):
 def _read_workbook(path: Path, fmt: str, sheet: str | None, mapping: dict[str, str] | None,
                    limits: ReaderLimits) -> ReadResult:
     if fmt == "xlsx":
-        _check_zip(path, limits)
+        shape = _xlsx_shape(path, _check_zip(path, limits), limits)
+    else:
+        shape = _xls_shape(path, limits)
+    if shape is not None:
+        _check_shape(shape, limits)
     try:
         with open(path, "rb") as fh:
             workbook = python_calamine.CalamineWorkbook.from_filelike(fh)
@@ -889,8 +941,531 @@ class _ArrowGrid:
         return self.cells.slice(start).select(numeric.alias(name)).to_series()
 
 
-def _check_zip(path: Path, limits: ReaderLimits):
-    """Refuses a zip bomb from the central directory alone, before anything is inflated."""
+# --- the shape of a workbook, before it is read ----------------------------------------------
+#
+# calamine (under fastexcel and python-calamine) turns a sheet into a dense rectangle: every
+# cell from the first used row to the last and from the first used column to the last takes
+# ~32 bytes, each read, whatever the file's size; a shared string is copied into every cell
+# that refers to it, and a number cell's text can be 300 characters. So the size of a file says
+# little about the memory its reading takes (a 1.6 KB workbook with cells at A1 and XFD1048576
+# asks for 550 GB). Before anything is handed to a parser, the XLSX is inflated here in bounded
+# chunks (the sizes the zip declares are not trusted) and every cell reference counted with
+# numpy; an XLS's records are walked (_xls_shape). The numbers are checked against the limits
+# and the memory the read will need is estimated against the budget (_check_shape).
+
+
+@dataclass
+class SheetShape:
+    """What a sheet (or the largest of a workbook's sheets) will cost to read."""
+
+    rows: int  # rows of the used area, from the sheet's first row
+    columns: int  # columns of the used area, from column A
+    cells: int  # cells written in the file
+    memory: int  # estimated bytes the read needs
+    part: str = ""  # the zip part or XLS sheet it was measured on
+    partial: bool = False  # counted on part of the sheet: "at least"
+
+    @property
+    def area(self) -> int:
+        return self.rows * self.columns
+
+
+# Memory model of one read, in bytes (measured, docs/PERFORMANCE.md "Reading is bounded in
+# memory"). XLSX: two fastexcel reads run at once (text and the number flags), each holding
+# calamine's cells (sparse list, then the dense range) and the Arrow columns made from them;
+# the text is copied about three times on its way to a Polars frame.
+_XLSX_PER_AREA_CELL = 2 * 32 + 48
+_XLSX_PER_CELL = 2 * 40
+_XLSX_PER_TEXT_BYTE = 3
+_XLSX_PER_SHARED_BYTE = 3  # python-calamine and both fastexcel readers load the shared strings
+_NUMBER_TEXT = 330  # the longest text a number cell can give ("1e308" is written out in full)
+_XLS_PER_AREA_CELL = 32 + 8 + 16  # calamine's range, to_python's lists, a Polars column
+_XLS_PER_CELL = 40 + 48
+_XLS_PER_TEXT_BYTE = 4
+
+_INFLATE_CHUNK = 4 << 20
+_CARRY_MAX = 1 << 20
+_TAG_WINDOW = 17
+_PAD = bytes(64)
+_CELL_END = np.zeros(256, dtype=bool)  # bytes that end an element name: whitespace, "/", ">"
+_CELL_END[[9, 10, 13, 32, 47, 62]] = True
+_NAME_BYTE = np.zeros(256, dtype=bool)
+_NAME_BYTE[[*range(48, 58), *range(65, 91), *range(97, 123), 45, 46, 95]] = True
+_SPACE = np.zeros(256, dtype=bool)
+_SPACE[[9, 10, 13, 32]] = True
+_POW10 = 10 ** np.arange(9, dtype=np.int64)
+
+
+class _PartScan:
+    """One zip part, fed in chunks: every `<c r="A1"` cell reference (positions, order), the
+    shared-string index of each `t="s"` cell, number exponents, and `<si>` extents.
+
+    calamine takes a cell's place from its own r attribute, so when every cell element starts
+    `<c r="REF"` the places found here are a superset of calamine's: a tag inside an attribute
+    or a comment only adds one. Cells written another way (no r, a prefix, r not first: no
+    spreadsheet program does that) would need calamine's row and column counters: such a sheet
+    is refused rather than guessed at."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.size = 0
+        self.cells = 0
+        self.max_row = -1
+        self.max_col = -1
+        self.first_key = -1
+        self.last_key = -1
+        self.ordered = True
+        self.unusual = ""
+        self.has_sheet = False
+        self.shared: list[np.ndarray] = []  # t="s" cells' indexes into the shared strings
+        self.shared_exact = True
+        self.exponents = 0
+        self.si_starts: list[np.ndarray] = []
+        self.si_ends: list[np.ndarray] = []
+        self.si_prefixed = False
+        self._carry = b""
+        self._offset = 0  # position in the part of self._carry's first byte
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list = []
+
+    def feed(self, chunk: bytes, final: bool = False, pool: ThreadPoolExecutor | None = None):
+        """Scans the chunk's complete tags, in `pool` when given (numpy releases the GIL, so
+        two chunks are scanned at once while the next is inflated), in order of the part."""
+        buf = self._carry + chunk if self._carry else chunk
+        if final:
+            cut = len(buf)
+        else:
+            cut = buf.rfind(b"<")
+            if cut >= 0 and buf.startswith(b"<v>", cut):
+                cut = buf.rfind(b"<", 0, cut)  # keep a cell's tag with its value
+            if cut < 0 or len(buf) - cut > _CARRY_MAX:
+                cut = max(len(buf) - 64, 0) if cut < 0 else len(buf)
+        if not self.has_sheet and b"sheetData" in buf:
+            self.has_sheet = True
+        if cut:
+            # Look-ahead past `cut` reads the carried bytes, or padding at the end.
+            a = np.frombuffer(buf if len(buf) - cut >= len(_PAD) else buf + _PAD, dtype=np.uint8)
+            piece = _PartScan(self.name)
+            piece._offset = self._offset
+            if pool is None:
+                piece._scan(buf, a, cut)
+                self._merge(piece)
+            else:
+                self._pending.append((pool.submit(piece._scan, buf, a, cut), piece))
+        self._offset += cut
+        self._carry = buf[cut:]
+        while self._pending and (final or len(self._pending) > 2 or self._pending[0][0].done()):
+            future, piece = self._pending.pop(0)
+            future.result()
+            self._merge(piece)
+
+    def _merge(self, piece: _PartScan):
+        self.size += piece.size
+        if piece.cells:
+            if piece.first_key < self.last_key or not piece.ordered:
+                self.ordered = False
+            self.last_key = piece.last_key
+            self.max_row = max(self.max_row, piece.max_row)
+            self.max_col = max(self.max_col, piece.max_col)
+        self.cells += piece.cells
+        self.unusual = self.unusual or piece.unusual
+        self.shared += piece.shared
+        self.shared_exact = self.shared_exact and piece.shared_exact
+        self.exponents += piece.exponents
+        self.si_starts += piece.si_starts
+        self.si_ends += piece.si_ends
+        self.si_prefixed = self.si_prefixed or piece.si_prefixed
+
+    def _scan(self, buf: bytes, a: np.ndarray, n: int):
+        self.size += n
+        body = a[:n]
+        lt = np.flatnonzero(body == 60)
+        nb1 = a[lt + 1]
+
+        colons = np.flatnonzero(body == 58)
+        if len(colons):
+            self._prefixed(a, lt, colons)
+
+        # <si> extents, for the shared-strings part (lengths bound each string's text)
+        # (a chunk holding only the end of a string longer than the chunk loses that end:
+        # the lengths then cannot be paired, and the estimate takes the part's whole size)
+        s_tags = lt[nb1 == 115]
+        if len(s_tags):
+            si = s_tags[(a[s_tags + 2] == 105) & _CELL_END[a[s_tags + 3]]]
+            if len(si):
+                self.si_starts.append(si + self._offset)
+                ends = lt[nb1 == 47]
+                si_end = ends[(a[ends + 2] == 115) & (a[ends + 3] == 105) & (a[ends + 4] == 62)]
+                self.si_ends.append(si_end + self._offset)
+
+        c_tags = lt[nb1 == 99]
+        if len(c_tags):
+            cell = c_tags[_CELL_END[a[c_tags + 2]]]
+            if len(cell):
+                self._cells(buf, a, n, cell)
+
+        # Exponents: an E or e after a digit or point, before a digit or sign (1E+308, 5e-324).
+        e = np.flatnonzero((body | 32) == 101)
+        if len(e):
+            e = e[e > 0]
+            before, after = a[e - 1], a[e + 1]
+            self.exponents += int(np.count_nonzero((((before - 48) < 10) | (before == 46))
+                                                   & (((after - 48) < 10) | (after == 43) | (after == 45))))
+
+    def _prefixed(self, a: np.ndarray, lt: np.ndarray, colons: np.ndarray):
+        """Elements written with a namespace prefix (<x:c>): calamine ignores prefixes."""
+        after_c = (a[colons + 1] == 99) & _CELL_END[a[colons + 2]]
+        after_si = (a[colons + 1] == 115) & (a[colons + 2] == 105) & _CELL_END[a[colons + 3]]
+        for q in colons[after_c | after_si]:
+            k = int(np.searchsorted(lt, q)) - 1
+            if k < 0:
+                continue
+            start = int(lt[k]) + 1 + (a[lt[k] + 1] == 47)
+            if start < q and bool(_NAME_BYTE[a[start:q]].all()):
+                if a[q + 1] == 99:
+                    self.unusual = self.unusual or "prefixed"
+                else:
+                    self.si_prefixed = True
+
+    def _cells(self, buf: bytes, a: np.ndarray, n: int, cell: np.ndarray):
+        count = len(cell)
+        self.cells += count
+        windows = np.lib.stride_tricks.sliding_window_view(a, _TAG_WINDOW)
+        tag = windows[cell]  # '<c r="A1" s="2" t="s">': the first bytes of each cell's tag
+        if not ((tag[:, 2] == 32) & (tag[:, 3] == 114) & (tag[:, 4] == 61) & (tag[:, 5] == 34)).all():
+            self.unusual = self.unusual or "no-reference"
+            return
+        upper = tag[:, 6:10] & 0xDF
+        letter = (upper - 65) < 26
+        letters = np.argmin(letter, axis=1)  # four letters give 0: refused below
+        # The row's digits, as a key that orders like the number (no leading zeros): how
+        # many digits, then the digits themselves, big-endian.
+        row_bytes = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(a, 8)[cell + 6 + letters])
+        is_digit = (row_bytes - 48) < 10
+        digits = np.argmin(is_digit, axis=1)
+        row_bytes[~(np.arange(8) < digits[:, None])] = 0
+        closing = tag[np.arange(count), np.minimum(6 + letters + digits, 16)]
+        good = ((letters >= 1) & (letters <= 3) & (digits >= 1) & (digits <= 7) & (closing == 34)
+                & (row_bytes[:, 0] != 48))
+        if not good.all():
+            self.unusual = self.unusual or "reference"
+            return
+        key = (row_bytes.view(">u8")[:, 0] >> np.uint64(8)) | (digits.astype(np.uint64) << np.uint64(56))
+        col = upper[:, 0].astype(np.int64) - 64
+        col = np.where(letters >= 2, col * 26 + upper[:, 1] - 64, col)
+        col = np.where(letters == 3, col * 26 + upper[:, 2] - 64, col)
+        if self.first_key < 0:
+            self.first_key = int(key[0])
+        if self.ordered and (int(key[0]) < self.last_key or (count > 1 and bool((key[1:] < key[:-1]).any()))):
+            self.ordered = False
+        self.last_key = int(key[-1])
+        self.max_row = max(self.max_row, _key_row(int(key.max())))
+        self.max_col = max(self.max_col, int(col.max()) - 1)
+
+        if self.shared_exact:
+            self._shared(a, n, cell)
+
+    def _shared(self, a: np.ndarray, n: int, cell: np.ndarray):
+        """Indexes of t="s" cells. calamine compares the raw value with s, so every such cell
+        holds the bytes "s" or 's'; each "s" found after ` t=` is taken as its cell's type
+        and the index read from the <v>index</v> that ends the tag. A t written another way
+        (t = "s", t='s') makes the estimate take every cell as the longest shared string:
+        never fewer bytes than calamine will copy."""
+        body = a[:n]
+        apostrophe = np.flatnonzero(body == 39)
+        if len(apostrophe) and bool(((a[apostrophe + 1] == 115) & (a[apostrophe + 2] == 39)).any()):
+            self.shared_exact = False
+            return
+        quote = np.flatnonzero(body == 34)
+        quote = quote[(a[quote + 1] == 115) & (a[quote + 2] == 34)]
+        quote = quote[quote >= 3]
+        if not len(quote):
+            return
+        before = a[quote - 1]
+        if bool((_SPACE[before] | ((before == 61) & _SPACE[a[quote - 2]])).any()):
+            self.shared_exact = False  # t = "s"
+            return
+        quote = quote[(before == 61) & (a[quote - 2] == 116) & _SPACE[a[quote - 3]]]
+        if not len(quote):
+            return
+        gt = np.flatnonzero(body == 62)
+        at = np.searchsorted(gt, quote)
+        if int(at.max()) >= len(gt):
+            self.shared_exact = False
+            return
+        end = gt[at]
+        end = end[a[end - 1] != 47]  # <c r="A1" t="s"/>: empty
+        if not len(end):
+            return
+        window = np.lib.stride_tricks.sliding_window_view(a, 15)[end + 1]  # "<v>123</v>"
+        if not ((window[:, 0] == 60) & (window[:, 1] == 118) & (window[:, 2] == 62)).all():
+            self.shared_exact = False
+            return
+        number = window[:, 3:15]
+        is_digit = (number - 48) < 10
+        digits = np.argmin(is_digit, axis=1)
+        if not ((digits >= 1) & (digits <= 10) & (number[np.arange(len(number)), digits] == 60)).all():
+            self.shared_exact = False
+            return
+        value = np.where(is_digit & (np.arange(12) < digits[:, None]), number - 48, 0).astype(np.int64)
+        pow10 = 10 ** np.arange(12, dtype=np.int64)
+        self.shared.append((value @ pow10[::-1]) // pow10[12 - digits])
+
+    def string_lengths(self) -> np.ndarray | None:
+        """Bytes of each <si> of this part (an upper bound of its text), or None when they
+        cannot be paired."""
+        if self.si_prefixed:
+            return None
+        starts = np.concatenate(self.si_starts) if self.si_starts else np.zeros(0, dtype=np.int64)
+        ends = np.concatenate(self.si_ends) if self.si_ends else np.zeros(0, dtype=np.int64)
+        if len(starts) != len(ends):
+            return None
+        if len(starts) and (bool((ends <= starts).any()) or bool((starts[1:] <= ends[:-1]).any())):
+            return None
+        return ends - starts
+
+
+def _key_row(key: int) -> int:
+    """The 0-based row of a _PartScan._cells row key."""
+    digits = key >> 56
+    return int(((key & ((1 << 56) - 1)) << 8).to_bytes(8, "big")[:digits]) - 1
+
+
+def _zip_parts(path: Path, infos: list[zipfile.ZipInfo], limits: ReaderLimits):
+    """(info, chunk) for every part, inflated from the raw bytes in a background thread
+    (zlib releases the GIL), then (info, None) at each part's end. The sizes the zip
+    declares are not trusted: what comes out is measured against the limits as it comes."""
+    out: queue.Queue = queue.Queue(maxsize=4)
+    stop = threading.Event()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            total = 0
+            with open(path, "rb") as fh:
+                for info in infos:
+                    for chunk in _inflate(fh, info, limits):
+                        total += len(chunk)
+                        if total > limits.xlsx_max_unpacked:
+                            raise ImportRefused(
+                                "XLSX_BOMB",
+                                f"isinya lebih dari {_size_id(limits.xlsx_max_unpacked)} setelah dibuka, "
+                                f"batasnya {_size_id(limits.xlsx_max_unpacked)}",
+                                f"it unpacks to more than {_size_en(limits.xlsx_max_unpacked)}, the limit is "
+                                f"{_size_en(limits.xlsx_max_unpacked)}")
+                        if not put((info, chunk)):
+                            return
+                    if not put((info, None)):
+                        return
+            put(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+            put(exc)
+
+    worker = threading.Thread(target=produce, name="kelambu-xlsx-inflate", daemon=True)
+    worker.start()
+    try:
+        while (item := out.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _inflate(fh, info: zipfile.ZipInfo, limits: ReaderLimits):
+    """One zip part's bytes as they really inflate, in chunks of at most _INFLATE_CHUNK; a
+    part that expands past the ratio limit is refused as soon as it does."""
+    damaged = ImportRefused(
+        "XLSX_INVALID",
+        f'bagian "{info.filename}" di dalam arsip rusak; simpan ulang dari Excel',
+        f'the part "{info.filename}" of the archive is damaged; save it again from Excel')
+    if info.flag_bits & 0x1:
+        raise ImportRefused(
+            "XLSX_INVALID",
+            "buku kerja dilindungi kata sandi; buka di Excel, hapus kata sandinya, lalu simpan ulang",
+            "the workbook is password-protected; open it in Excel, remove the password and save it again")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ImportRefused(
+            "XLSX_INVALID",
+            f'bagian "{info.filename}" dimampatkan dengan cara yang tidak dipakai Excel; simpan ulang dari Excel',
+            f'the part "{info.filename}" is compressed in a way Excel does not use; save it again from Excel')
+    fh.seek(info.header_offset)
+    header = fh.read(30)
+    if len(header) < 30 or header[:4] != b"PK\x03\x04":
+        raise damaged
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    fh.seek(info.header_offset + 30 + name_len + extra_len)
+    left = info.compress_size
+    produced = 0
+    if info.compress_type == zipfile.ZIP_STORED:
+        while left > 0:
+            data = fh.read(min(left, _INFLATE_CHUNK))
+            if not data:
+                raise damaged
+            left -= len(data)
+            produced += len(data)
+            yield data
+    else:
+        inflater = zlib.decompressobj(-15)
+        try:
+            while left > 0 and not inflater.eof:
+                data = fh.read(min(left, 1 << 20))
+                if not data:
+                    raise damaged
+                left -= len(data)
+                while data:
+                    out = inflater.decompress(data, _INFLATE_CHUNK)
+                    data = inflater.unconsumed_tail
+                    if out:
+                        produced += len(out)
+                        _check_ratio(info, produced, limits)
+                        yield out
+                    if inflater.eof:
+                        break
+        except zlib.error:
+            raise damaged from None
+        if not inflater.eof:
+            raise damaged
+    if produced != info.file_size:
+        raise ImportRefused(
+            "XLSX_INVALID",
+            f'ukuran bagian "{info.filename}" yang tercatat di arsip ({_size_id(info.file_size)}) tidak sama dengan '
+            f"isinya ({_size_id(produced)}); simpan ulang dari Excel",
+            f'the archive records the part "{info.filename}" as {_size_en(info.file_size)} but it holds '
+            f"{_size_en(produced)}; save it again from Excel")
+
+
+def _xlsx_shape(path: Path, infos: list[zipfile.ZipInfo], limits: ReaderLimits) -> SheetShape | None:
+    """The largest sheet of an XLSX, from every part inflated and scanned (any part can be a
+    sheet: the workbook's relationships, not its name, say which). None: no sheet data."""
+    scans: dict[str, _PartScan] = {}
+    parts = _zip_parts(path, infos, limits)
+    with closing(parts), ThreadPoolExecutor(max_workers=2, thread_name_prefix="kelambu-xlsx-scan") as pool:
+        for info, chunk in parts:
+            scan = scans.get(info.filename)
+            if scan is None:
+                scan = scans[info.filename] = _PartScan(info.filename)
+            if chunk is None:
+                scan.feed(b"", final=True, pool=pool)
+                _check_ratio(info, scan.size, limits)
+            else:
+                scan.feed(chunk, pool=pool)
+                if scan.has_sheet and scan.cells:
+                    _check_partial(scan, limits)
+
+    lengths = [scan.string_lengths() for scan in scans.values() if scan.si_starts or scan.si_ends]
+    shared_bytes = sum(scan.size for scan in scans.values() if scan.si_starts or scan.si_ends)
+    if any(length is None for length in lengths):
+        longest_shared, table = max(shared_bytes, 1), None
+    else:
+        size = max((len(length) for length in lengths), default=0)
+        table = np.zeros(size + 1, dtype=np.int64)  # the last slot: an index out of range
+        for length in lengths:
+            np.maximum(table[: len(length)], length, out=table[: len(length)])
+        longest_shared = int(table.max(initial=0))
+
+    worst: SheetShape | None = None
+    for scan in scans.values():
+        if not scan.has_sheet or not scan.cells:
+            continue
+        _check_cells_written(scan)
+        if not scan.ordered:
+            raise ImportRefused(
+                "XLSX_INVALID",
+                f'baris-baris di "{scan.name}" tidak berurutan; buka di Excel lalu simpan ulang sebagai .xlsx',
+                f'the rows of "{scan.name}" are out of order; open it in Excel and save it again as .xlsx')
+        _check_partial(scan, limits)
+        if scan.shared_exact and table is not None:
+            indexes = np.concatenate(scan.shared) if scan.shared else np.zeros(0, dtype=np.int64)
+            shared_text = int(table[np.minimum(indexes, len(table) - 1)].sum())
+        else:
+            shared_text = scan.cells * longest_shared
+        text = scan.size + scan.exponents * _NUMBER_TEXT + shared_text
+        shape = SheetShape(rows=scan.max_row + 1, columns=scan.max_col + 1, cells=scan.cells, memory=0,
+                           part=scan.name)
+        shape.memory = (shape.area * _XLSX_PER_AREA_CELL + shape.cells * _XLSX_PER_CELL
+                        + text * _XLSX_PER_TEXT_BYTE + shared_bytes * _XLSX_PER_SHARED_BYTE)
+        if worst is None or shape.memory > worst.memory:
+            worst = shape
+    return worst
+
+
+def _check_ratio(info: zipfile.ZipInfo, size: int, limits: ReaderLimits):
+    if size > _ZIP_ENTRY_RATIO_FLOOR and size > limits.xlsx_max_ratio * max(info.compress_size, 1):
+        ratio = size // max(info.compress_size, 1)
+        raise ImportRefused(
+            "XLSX_BOMB",
+            f'bagian "{info.filename}" membengkak {_count_id(ratio)} kali ({_size_id(info.compress_size)} menjadi '
+            f"{_size_id(size)}; batasnya {limits.xlsx_max_ratio} kali)",
+            f'the part "{info.filename}" expands {ratio:,} times ({_size_en(info.compress_size)} to '
+            f"{_size_en(size)}; the limit is {limits.xlsx_max_ratio} times)")
+
+
+def _check_cells_written(scan: _PartScan):
+    if scan.unusual:
+        raise ImportRefused(
+            "XLSX_INVALID",
+            f'sel di "{scan.name}" tidak ditulis seperti yang dilakukan Excel (setiap sel harus menyebut '
+            "alamatnya, misalnya r=\"A1\"); buka di Excel lalu simpan ulang sebagai .xlsx",
+            f'the cells of "{scan.name}" are not written the way Excel writes them (every cell must give its '
+            'address, e.g. r="A1"); open it in Excel and save it again as .xlsx')
+
+
+def _check_partial(scan: _PartScan, limits: ReaderLimits):
+    """The limits a sheet's cells already break, while it is still being scanned."""
+    _check_cells_written(scan)
+    _check_shape(SheetShape(rows=scan.max_row + 1, columns=scan.max_col + 1, cells=scan.cells, memory=0,
+                            part=scan.name, partial=True), limits)
+
+
+def _check_shape(shape: SheetShape, limits: ReaderLimits, label=None):
+    """Refuses a sheet above a limit; the message says which, what it is and what to do."""
+    label = label or _xlsx_column_label
+    least_id, least_en = ("paling sedikit ", "at least ") if shape.partial else ("", "")
+    if shape.rows > limits.max_rows:
+        raise ImportRefused(
+            "FILE_TOO_MANY_ROWS",
+            f"sel yang terisi sampai {least_id}baris {_count_id(shape.rows)}, batasnya {_count_id(limits.max_rows)} baris; "
+            "bagi daftar menjadi beberapa berkas (atau hapus isi di bawah daftar)",
+            f"the sheet's cells reach {least_en}row {shape.rows:,}, the limit is {limits.max_rows:,} rows; "
+            "split the list into several files (or delete what is below the list)")
+    if shape.columns > limits.max_columns:
+        col_id, col_en = label(shape.columns - 1)
+        raise ImportRefused(
+            "FILE_TOO_MANY_COLUMNS",
+            f"sel yang terisi sampai {col_id} ({_count_id(shape.columns)} kolom), batasnya "
+            f"{_count_id(limits.max_columns)} kolom; hapus kolom di sebelah kanan daftar",
+            f"the sheet's cells reach {col_en} ({shape.columns:,} columns), the limit is "
+            f"{limits.max_columns:,} columns; delete the columns to the right of the list")
+    if shape.area > limits.max_cells:
+        raise ImportRefused(
+            "FILE_TOO_MANY_CELLS",
+            f"bagian yang terisi {least_id}{_count_id(shape.rows)} baris x {_count_id(shape.columns)} kolom = "
+            f"{_count_id(shape.area)} sel, batasnya {_count_id(limits.max_cells)} sel; bagi daftar menjadi beberapa "
+            "berkas atau hapus kolom yang tidak dipakai",
+            f"the sheet's used area is {least_en}{shape.rows:,} rows x {shape.columns:,} columns = {shape.area:,} cells, "
+            f"the limit is {limits.max_cells:,} cells; split the list into several files or delete unused columns")
+    if shape.memory > limits.max_memory:
+        raise ImportRefused(
+            "FILE_TOO_MANY_CELLS",
+            f"membacanya perlu sekitar {_size_id(shape.memory)} memori, batasnya {_size_id(limits.max_memory)}; "
+            "bagi daftar menjadi beberapa berkas",
+            f"reading it would take about {_size_en(shape.memory)} of memory, the limit is "
+            f"{_size_en(limits.max_memory)}; split the list into several files")
+
+
+def _check_zip(path: Path, limits: ReaderLimits) -> list[zipfile.ZipInfo]:
+    """Refuses a zip bomb from the central directory alone, before anything is inflated
+    (what the parts really inflate to is measured afterwards, by _xlsx_shape)."""
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
@@ -902,6 +1477,15 @@ def _check_zip(path: Path, limits: ReaderLimits):
     if len(infos) > _MAX_ZIP_ENTRIES:
         raise ImportRefused("XLSX_BOMB", f"arsip berisi {_count_id(len(infos))} bagian",
                             f"the archive has {len(infos):,} parts")
+    seen: set[str] = set()
+    for info in infos:  # calamine finds parts by name, ignoring case: two would be ambiguous
+        key = info.filename.lower()
+        if key in seen:
+            raise ImportRefused(
+                "XLSX_INVALID",
+                f'arsip berisi dua bagian bernama "{info.filename}"; simpan ulang dari Excel',
+                f'the archive holds two parts named "{info.filename}"; save it again from Excel')
+        seen.add(key)
     total = sum(i.file_size for i in infos)
     if total > limits.xlsx_max_unpacked:
         raise ImportRefused(
@@ -917,6 +1501,7 @@ def _check_zip(path: Path, limits: ReaderLimits):
                 f"{_size_id(info.file_size)}; batasnya {limits.xlsx_max_ratio} kali)",
                 f'the part "{info.filename}" expands {ratio:,} times ({_size_en(info.compress_size)} to '
                 f"{_size_en(info.file_size)}; the limit is {limits.xlsx_max_ratio} times)")
+    return infos
 
 
 def _invalid(exc: Exception, sheet: str | None = None):
@@ -1131,3 +1716,235 @@ def _size_en(n: int) -> str:
 
 def _size_id(n: int) -> str:
     return _size_en(n).replace(".", ",").replace("bytes", "bita")
+
+
+
+# --- the shape of an XLS ---------------------------------------------------------------------
+
+_CFB_FREE = {0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFC}
+_XLS_CELLS = {0x0203: "number", 0x0204: "label", 0x0205: "boolerr", 0x027E: "rk", 0x00FD: "labelsst",
+              0x00BD: "mulrk", 0x0006: "formula"}
+
+
+def _xls_shape(path: Path, limits: ReaderLimits) -> SheetShape | None:
+    """An XLS's largest sheet, from its Workbook stream's records. calamine parses every sheet
+    when the file is opened, reserving what the DIMENSIONS and SST records claim and reading
+    the compound file's chains as they say, so all of that is checked here first."""
+    stream = _cfb_stream(path)
+    damaged = ImportRefused("XLSX_INVALID", "buku kerja XLS rusak; buka di Excel lalu simpan ulang sebagai .xlsx",
+                            "the XLS workbook is damaged; open it in Excel and save it again as .xlsx")
+    sst_lengths: list[int] = []
+    sheets: list[dict] = []
+    sheet: dict | None = None
+    pos, end = 0, len(stream)
+    records = []  # (type, data) of the SST and the CONTINUE records after it
+    in_sst = False
+    while pos + 4 <= end:
+        typ, size = struct.unpack_from("<HH", stream, pos)
+        data = stream[pos + 4: pos + 4 + size]
+        pos += 4 + size
+        if in_sst:
+            if typ == 0x003C:
+                records.append(data)
+                continue
+            sst_lengths = _sst_lengths(records, damaged)
+            in_sst = False
+        if typ == 0x002F and sheet is not None and len(sheets) == 1:
+            return None  # FilePass: encrypted; calamine says so before it reads any sheet
+        if typ == 0x0809:  # BOF: a new substream (the globals, then each sheet)
+            sheet = {"rows": 0, "cols": 0, "cells": 0, "text": 0, "numbers": 0, "declared": 0}
+            sheets.append(sheet)
+        elif typ == 0x00FC:
+            if len(data) < 8:
+                raise damaged
+            records, in_sst = [data], True
+        elif sheet is None:
+            continue
+        elif typ == 0x0200:
+            if len(data) == 10:
+                rf, rl, cf, cl = struct.unpack_from("<HHHH", data)
+            elif len(data) == 14:
+                rf, rl, cf, cl = struct.unpack_from("<IIHH", data)
+            else:
+                raise damaged
+            if rl < rf or cl < cf:
+                raise damaged
+            sheet["declared"] = max(sheet["declared"], (rl - rf) * (cl - cf))
+        elif typ in _XLS_CELLS:
+            if len(data) < 6:
+                raise damaged
+            row, col = struct.unpack_from("<HH", data)
+            last = col
+            kind = _XLS_CELLS[typ]
+            if kind == "mulrk":
+                (last,) = struct.unpack_from("<H", data, len(data) - 2)
+                if last < col:
+                    raise damaged
+                sheet["cells"] += last - col + 1
+                sheet["numbers"] += last - col + 1
+            else:
+                sheet["cells"] += 1
+            if kind == "labelsst" and len(data) >= 10:
+                (index,) = struct.unpack_from("<I", data, 6)
+                sheet["text"] += 3 * (sst_lengths[index] if index < len(sst_lengths) else 0)
+            elif kind == "label" and len(data) >= 8:
+                sheet["text"] += 3 * struct.unpack_from("<H", data, 6)[0]
+            elif kind in ("number", "rk", "formula"):
+                sheet["numbers"] += 1
+            sheet["rows"] = max(sheet["rows"], row + 1)
+            sheet["cols"] = max(sheet["cols"], last + 1)
+        elif typ == 0x0207 and len(data) >= 2:  # a formula's string value
+            sheet["text"] += 3 * struct.unpack_from("<H", data)[0]
+    if in_sst:
+        sst_lengths = _sst_lengths(records, damaged)
+    worst = None
+    for found in sheets:
+        if found["declared"] > limits.max_cells:
+            raise ImportRefused(
+                "FILE_TOO_MANY_CELLS",
+                f"sheet menyatakan {_count_id(found['declared'])} sel, batasnya {_count_id(limits.max_cells)} sel; "
+                "bagi daftar menjadi beberapa berkas",
+                f"a sheet declares {found['declared']:,} cells, the limit is {limits.max_cells:,} cells; "
+                "split the list into several files")
+        if not found["cells"]:
+            continue
+        shape = SheetShape(rows=found["rows"], columns=found["cols"], cells=found["cells"], memory=0)
+        numbers = min(found["numbers"], found["rows"] * len(FIELDS))
+        shape.memory = (shape.area * _XLS_PER_AREA_CELL + shape.cells * _XLS_PER_CELL
+                        + found["text"] * _XLS_PER_TEXT_BYTE + numbers * _NUMBER_TEXT
+                        + found["declared"] * 40)
+        if worst is None or shape.memory > worst.memory:
+            worst = shape
+    return worst
+
+
+def _sst_lengths(records: list[bytes], damaged: ImportRefused) -> list[int]:
+    """Characters of each shared string of an XLS (its SST record and CONTINUE records); the
+    count the record claims is what calamine reserves, so it must be plausible."""
+    (unique,) = struct.unpack_from("<i", records[0], 4)
+    total = sum(len(r) for r in records)
+    if unique < 0 or unique * 3 > total:
+        raise damaged
+    lengths = []
+    part, pos = 0, 8
+    data = records[0]
+
+    def take(n: int) -> bytes:
+        nonlocal part, pos, data
+        out = b""
+        while n > 0:
+            if pos >= len(data):
+                part += 1
+                if part >= len(records):
+                    raise damaged
+                data, pos = records[part], 0
+            chunk = data[pos: pos + n]
+            pos += len(chunk)
+            n -= len(chunk)
+            out += chunk
+        return out
+
+    for _ in range(unique):
+        cch, flags = struct.unpack("<HB", take(3))
+        runs = struct.unpack("<H", take(2))[0] if flags & 0x8 else 0
+        ext = struct.unpack("<i", take(4))[0] if flags & 0x4 else 0
+        wide = flags & 0x1
+        left = cch
+        while left:  # the characters; a CONTINUE in the middle restarts with a flags byte
+            if pos >= len(data):
+                part += 1
+                if part >= len(records):
+                    raise damaged
+                data, pos = records[part], 0
+                wide = data[0] & 0x1
+                pos = 1
+            width = 2 if wide else 1
+            n = min(left, (len(data) - pos) // width) or 1
+            pos += n * width
+            left -= n
+        take(runs * 4 + max(ext, 0))
+        lengths.append(cch)
+    return lengths
+
+
+def _cfb_stream(path: Path) -> bytes:
+    """The Workbook (or Book) stream of an OLE2 compound file, read through chains checked
+    for loops and bounds: the sizes and chains calamine follows as they are written."""
+    damaged = ImportRefused(
+        "XLSX_INVALID", "berkas XLS rusak (struktur OLE2 tidak valid); buka di Excel lalu simpan ulang sebagai .xlsx",
+        "the XLS file is damaged (invalid OLE2 structure); open it in Excel and save it again as .xlsx")
+    data = path.read_bytes()
+    if len(data) < 512 or data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise damaged
+    shift, mini_shift = struct.unpack_from("<HH", data, 30)
+    if shift not in (9, 12) or mini_shift != 6:
+        raise damaged
+    sector = 1 << shift
+    (dir_sectors, fat_sectors, dir_start) = struct.unpack_from("<III", data, 40)
+    (minifat_start, minifat_sectors, difat_start, difat_sectors) = struct.unpack_from("<IIII", data, 60)
+    count = max((len(data) - sector) // sector, 0)
+    if max(dir_sectors, fat_sectors, minifat_sectors, difat_sectors) > count:
+        raise damaged
+
+    def at(sid: int) -> bytes:
+        if sid >= count:
+            raise damaged
+        return data[sector * (sid + 1): sector * (sid + 2)]
+
+    difat = list(struct.unpack_from("<109I", data, 76))
+    sid, seen = difat_start, set()
+    while sid not in _CFB_FREE:
+        if sid in seen or len(seen) > difat_sectors:
+            raise damaged
+        seen.add(sid)
+        entries = struct.unpack(f"<{sector // 4}I", at(sid))
+        difat.extend(entries[:-1])
+        sid = entries[-1]
+    fat = b"".join(at(s) for s in difat[:fat_sectors] if s not in _CFB_FREE)
+    fat_entries = np.frombuffer(fat, dtype="<u4")
+
+    def chain(start: int, table: np.ndarray, limit: int) -> list[int]:
+        out, sid = [], start
+        while sid not in _CFB_FREE:
+            if sid >= len(table) or len(out) > limit:
+                raise damaged  # out of the table, or a loop
+            out.append(sid)
+            sid = int(table[sid])
+        return out
+
+    directory = b"".join(at(s) for s in chain(dir_start, fat_entries, count))
+    entries = [directory[i: i + 128] for i in range(0, len(directory) - 127, 128)]
+    if not entries:
+        raise damaged
+
+    def entry(raw: bytes):
+        name_len = struct.unpack_from("<H", raw, 64)[0]
+        name = raw[: max(min(name_len, 64) - 2, 0)].decode("utf-16-le", errors="ignore")
+        start, = struct.unpack_from("<I", raw, 116)
+        size, = struct.unpack_from("<Q", raw, 120)
+        if sector == 512:
+            size &= 0xFFFFFFFF
+        return name, start, size
+
+    root_name, root_start, root_size = entry(entries[0])
+    if root_size > len(data):
+        raise damaged
+    ministream = b"".join(at(s) for s in chain(root_start, fat_entries, count)) if root_size else b""
+    minifat = b"".join(at(s) for s in chain(minifat_start, fat_entries, count)) if minifat_sectors else b""
+    minifat_entries = np.frombuffer(minifat, dtype="<u4")
+    for wanted in ("Workbook", "Book"):
+        for raw in entries:
+            name, start, size = entry(raw)
+            if name != wanted:
+                continue
+            if size > len(data):
+                raise damaged
+            if size < 4096:
+                sids = chain(start, minifat_entries, len(ministream) // 64)
+                stream = b"".join(ministream[64 * s: 64 * (s + 1)] for s in sids)
+            else:
+                stream = b"".join(at(s) for s in chain(start, fat_entries, count))
+            if size > len(stream):
+                raise damaged
+            return stream[:size]
+    raise damaged
