@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from kelambu.accounts import access
 from kelambu.audit.services import record as audit
+from kelambu.lib.export import write_csv
 from kelambu.lib.matchnames import match_name_expr
 from kelambu.registry.bulk import insert_frame, keys_source
 from kelambu.registry.models import Person, prefix_range_sql
@@ -555,5 +556,5 @@ def clusters_frame(region: str = "") -> pl.DataFrame:
 
 def export_clusters(path: Path, region: str = "") -> int:
     frame = clusters_frame(region)
-    frame.with_columns(pl.col("match_probability").round(6)).write_csv(path)
+    write_csv(frame.with_columns(pl.col("match_probability").round(6)), path)
     return frame.height

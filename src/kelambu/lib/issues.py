@@ -45,6 +45,14 @@ _CATALOGUE = [
               "The birth date cannot be read or is impossible"),
     IssueType("NAME_MISSING", ERROR, "name",
               "Nama kosong", "The name is empty"),
+    # The lengths are the database columns' (registry.models); a test holds them equal.
+    IssueType("NAME_TOO_LONG", ERROR, "name",
+              "Nama terlalu panjang: paling banyak 255 karakter; nama tidak disimpan, perpendek lalu impor ulang",
+              "The name is too long: at most 255 characters; it was not stored, shorten it and import the row again"),
+    IssueType("RECORD_ID_TOO_LONG", ERROR, "record_id",
+              "ID baris terlalu panjang: paling banyak 100 karakter; ID tidak disimpan, perpendek lalu impor ulang",
+              "The record id is too long: at most 100 characters; it was not stored, shorten it and import the row "
+              "again"),
     IssueType("REGION_UNKNOWN", ERROR, "village_code",
               "Kode desa/kelurahan tidak ada dalam daftar wilayah Kemendagri",
               "The village code is not in the Kemendagri region list"),

@@ -12,6 +12,7 @@ from datetime import date
 from django.db import transaction
 
 from kelambu.lib.contributions import monthly_contribution
+from kelambu.lib.export import write_csv
 from kelambu.lib.vocab import VILLAGE_WORKERS
 from kelambu.rules.services import rulebook
 
@@ -102,7 +103,7 @@ def simulate_branch(program: Program, folder, actor="demo", reject_every: int = 
         frame = enrollment.export_frame(program, actor)
         if frame.is_empty():
             break
-        frame.write_csv(folder / f"bpjs-kirim-{program.pk}-{round_}.csv")
+        write_csv(frame, folder / f"bpjs-kirim-{program.pk}-{round_}.csv")
         answer = folder / f"bpjs-jawaban-{program.pk}-{round_}.csv"
         with answer.open("w", newline="") as f:
             w = csv.writer(f)

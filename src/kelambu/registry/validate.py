@@ -106,6 +106,37 @@ _SCIENTIFIC = r"^[0-9]+(?:[.,][0-9]*)?[eE][+]?[0-9]+$"
 _NUMBER_DOT_ZERO = r"^[0-9]+[.,]0+$"
 
 
+# --- column lengths -----------------------------------------------------------------------
+
+# The free-text values a row stages (SourceRecord) and promotes (Person), by output column.
+# The others are checked into a form that fits their column (a NIK or KK is 16 digits, a
+# phone at most 13, a village code 13, sex one letter, category and occupation vocabulary
+# codes) and the address is a text column of any length.
+LENGTH_CHECKED = ("record_id", "name", "name_norm")
+
+
+@lru_cache(maxsize=1)
+def column_lengths() -> dict[str, int]:
+    """The most characters each of LENGTH_CHECKED may have: the shortest of its columns
+    in registry.models (PostgreSQL refuses a longer value, and with it the whole import;
+    SQLite would store it). Imported here, not at the top, so that this module stays
+    importable before Django is set up; validating needs the apps loaded."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    from .models import Person, SourceRecord
+
+    lengths = {}
+    for name in LENGTH_CHECKED:
+        sizes = []
+        for model in (SourceRecord, Person):
+            try:
+                sizes.append(model._meta.get_field(name).max_length)
+            except FieldDoesNotExist:  # Person has no record id
+                continue
+        lengths[name] = min(size for size in sizes if size)
+    return lengths
+
+
 # --- small expression helpers -----------------------------------------------------------
 # Every step refers to columns made by an earlier step rather than nesting expressions: a
 # nested date expression grows into a tree Polars takes seconds to plan.
@@ -553,6 +584,16 @@ def _plan(frame: pl.DataFrame, ctx: ValidationContext) -> tuple[pl.LazyFrame, li
         _phone_ok=col("_phone_plain") | col("_phone_other").str.contains(r"^08[0-9]{8,11}$"),
     )
 
+    # Values longer than their database column: the row is rejected, the value not kept
+    # (the file's own cell is, for the rejected-rows download), the rest of the list imports.
+    # Characters, as PostgreSQL counts them, not bytes.
+    limit = column_lengths()
+    lf = lf.with_columns(
+        _name_long=(col("_name").str.len_chars() > limit["name"])
+        | (col("_name_norm").str.len_chars() > limit["name_norm"]),  # "⒇" normalizes to "20"
+        _rid_long=col("record_id").str.len_chars() > limit["record_id"],
+    )
+
     # Duplicates: every row after the first (by spreadsheet row) with the same NIK.
     key = col("_nik_out")
     if "_row" in frame.columns and frame["_row"].is_sorted():
@@ -577,6 +618,8 @@ def _plan(frame: pl.DataFrame, ctx: ValidationContext) -> tuple[pl.LazyFrame, li
         "NIK_REGION_UNKNOWN": col("_nik_region_unknown"),
         "BIRTHDATE_INVALID": _true("_bd_present") & bd_date.is_null(),
         "NAME_MISSING": col("_name").is_null(),
+        "NAME_TOO_LONG": _true("_name_long"),
+        "RECORD_ID_TOO_LONG": _true("_rid_long"),
         "REGION_UNKNOWN": _true("_v_present") & ~_true("_v_known"),
         "DECILE_INVALID": _true("_dec_present") & col("_dec_value").is_null(),
         "DUPLICATE_IN_FILE": col("_dup"),
@@ -598,6 +641,7 @@ def _plan(frame: pl.DataFrame, ctx: ValidationContext) -> tuple[pl.LazyFrame, li
     unknown = set(flags) - set(catalogue.ROW_CODES)
     assert not unknown, f"codes missing from the catalogue: {unknown}"
     codes = [code for code in catalogue.ROW_CODES if code in flags]
+    assert len(codes) <= 32, "the codes no longer fit the UInt32 of bits"
     bits = pl.sum_horizontal(
         [flags[code].fill_null(False).cast(pl.UInt32) * (1 << i) for i, code in enumerate(codes)]
     ).cast(pl.UInt32)
@@ -605,11 +649,11 @@ def _plan(frame: pl.DataFrame, ctx: ValidationContext) -> tuple[pl.LazyFrame, li
     lf = lf.with_columns(_bits=bits)
     out = lf.select(
         "_row",
-        "record_id",
+        record_id=pl.when(~_true("_rid_long")).then(col("record_id")),
         nik=col("_nik_out"),
         kk=pl.when(col("_kk_ok")).then(col("_kk")),
-        name=col("_name"),
-        name_norm=col("_name_norm"),
+        name=pl.when(~_true("_name_long")).then(col("_name")),
+        name_norm=pl.when(~_true("_name_long")).then(col("_name_norm")),
         sex=col("_sex"),
         birth_date=col("_birth"),
         address=col("_address"),
@@ -649,6 +693,6 @@ def validate_record(
 
 
 __all__ = [
-    "ACCEPTED", "DECILE_SCALES", "FIELDS", "OUTPUT_SCHEMA", "REJECTED",
-    "ValidationContext", "validate", "validate_record",
+    "ACCEPTED", "DECILE_SCALES", "FIELDS", "LENGTH_CHECKED", "OUTPUT_SCHEMA", "REJECTED",
+    "ValidationContext", "column_lengths", "validate", "validate_record",
 ]

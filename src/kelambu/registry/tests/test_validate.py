@@ -552,3 +552,133 @@ def test_the_streaming_engine_of_large_lists_gives_the_same_result(monkeypatch):
     in_memory = run(rows)
     monkeypatch.setattr(module, "_STREAMING_FROM", 0)
     assert run(rows).equals(in_memory)
+
+
+# --- values longer than their database column ----------------------------------------------
+
+def test_values_longer_than_their_column_are_rejected_and_not_kept():
+    from kelambu.lib.names import normalize_name
+    from kelambu.registry.validate import column_lengths
+
+    assert column_lengths() == {"record_id": 100, "name": 255, "name_norm": 255}
+    expands = "⒇" * 100  # 100 characters (no letters: suspicious too) that normalize to "20 20 ...": 299
+    assert len(normalize_name(expands)) > 255
+    rows = [
+        {"nik": n, "name": name, "record_id": rid}
+        for n, (name, rid) in zip(men(7), [
+            ("Budi " + "a" * 250, "R" * 100),  # exactly the columns' lengths: kept
+            ("Budi " + "a" * 251, "R1"),  # 256 characters
+            ("é" * 255, "R2"),  # 255 characters in 510 bytes: PostgreSQL counts characters
+            (expands, "R3"),  # short, but its normalized form is not
+            ("Siti" + " " * 300 + "Aminah", "R4"),  # the cleaned name is what is stored
+            ("Rahmat Hidayat", "R" * 101),
+            ("Budi " + "a" * 300, "R" * 101),
+        ], strict=True)
+    ]
+    out = run(rows)
+    assert codes_of(out) == [[], ["NAME_TOO_LONG"], [], ["NAME_TOO_LONG", "NAME_SUSPICIOUS"], [],
+                             ["RECORD_ID_TOO_LONG"],
+                             ["NAME_TOO_LONG", "RECORD_ID_TOO_LONG"]]
+    assert out["status"].to_list() == ["accepted", "rejected", "accepted", "rejected", "accepted", "rejected",
+                                       "rejected"]
+    # The value too long is not kept (its column could not hold it); the row's others are.
+    assert out["name"].to_list() == ["Budi " + "a" * 250, None, "é" * 255, None, "Siti Aminah",
+                                     "Rahmat Hidayat", None]
+    assert out["name_norm"].to_list()[:4] == ["budi " + "a" * 250, None, "e" * 255, None]
+    assert out["record_id"].to_list() == ["R" * 100, "R1", "R2", "R3", "R4", None, None]
+    assert out["nik"].to_list() == men(7) and out["birth_date"].drop_nulls().len() == 7
+    # Every staged value fits its column.
+    limits = column_lengths()
+    for name, limit in limits.items():
+        assert (out[name].str.len_chars().fill_null(0) <= limit).all()
+
+
+def test_a_correction_with_a_name_too_long_is_refused():
+    values, codes = check(nik=MAN, name="Budi " + "a" * 300)
+    assert codes == ["NAME_TOO_LONG"] and values["name"] is None
+
+
+def test_the_messages_state_the_column_lengths():
+    from kelambu.registry.validate import column_lengths
+
+    limits = column_lengths()
+    for code, field in (("NAME_TOO_LONG", "name"), ("RECORD_ID_TOO_LONG", "record_id")):
+        issue = catalogue.ISSUES[code]
+        assert issue.severity == catalogue.ERROR and issue.field == field
+        assert f" {limits[field]} karakter" in issue.message_id and f" {limits[field]} characters" in issue.message_en
+
+
+def test_derived_values_fit_their_columns():
+    """The values not checked for length are checked into a form that fits their column."""
+    from kelambu.lib import vocab
+    from kelambu.registry.models import Person, SourceRecord
+
+    def size(name):
+        return min(m._meta.get_field(name).max_length for m in (SourceRecord, Person))
+
+    assert max(len(code) for code in [*vocab.CATEGORIES, *vocab.OCCUPATIONS]) <= min(size("category"),
+                                                                                   size("occupation"))
+    out = run([{"nik": nik, "kk": "+62 1606-0101-1000-0312345", "phone": "+62 0812 3456 7890 1234",
+                "sex": "laki-laki", "village_code": "16.06.01.2001.99"} for nik in men(2)])
+    for name in ("nik", "kk", "phone", "sex", "category", "occupation"):
+        assert (out[name].str.len_chars().fill_null(0) <= size(name)).all(), name
+    assert (out["village_code"].str.len_chars().fill_null(0) <= 13).all()
+
+
+# A row's codes are stored space-separated in SourceRecord.issues (varchar(300)): the most a
+# row can carry must fit. The row codes fall into groups; within a group only the codes of
+# one alternative occur together (a NIK that is missing is not also malformed; a birth date
+# that cannot be read gives no age), so the longest row takes the longest alternative of
+# each group. A code added to the catalogue must be placed here.
+CODE_GROUPS = [
+    [("NIK_MISSING",), ("NIK_EXCEL_MANGLED",), ("NIK_FORMAT", "DUPLICATE_IN_FILE"),
+     ("NIK_BIRTHDATE_MISMATCH", "NIK_SEX_MISMATCH", "NIK_REGION_UNKNOWN", "DUPLICATE_IN_FILE"),
+     ("NIK_BIRTHDATE_MISMATCH", "NIK_SEX_MISMATCH", "NIK_REGION_DIFFERS", "DUPLICATE_IN_FILE")],
+    [("BIRTHDATE_INVALID",), ("AGE_OUT_OF_RANGE",)],
+    [("SEX_INVALID",)],
+    [("NAME_MISSING",), ("NAME_SUSPICIOUS", "NAME_TOO_LONG")],
+    [("REGION_UNKNOWN",)],
+    [("DECILE_INVALID",)], [("KK_FORMAT",)], [("PHONE_INVALID",)], [("CATEGORY_UNKNOWN",)],
+    [("OCCUPATION_UNKNOWN",)], [("RECORD_ID_TOO_LONG",)],
+]
+# Added after validation (registry.services): OUT_OF_SCOPE to a row outside the importer's
+# region, one held code to an accepted row.
+ADDED_LATER = ("OUT_OF_SCOPE",)
+
+
+def test_the_codes_of_any_row_fit_the_issues_column():
+    from kelambu.registry.models import SourceRecord
+
+    grouped = {code for group in CODE_GROUPS for alternative in group for code in alternative}
+    assert grouped | set(ADDED_LATER) | catalogue.HELD_CODES == set(catalogue.ROW_CODES)
+    longest = [max(len(" ".join(alternative)) for alternative in group) for group in CODE_GROUPS]
+    bound = sum(longest) + len(longest) - 1 + sum(1 + len(c) for c in ADDED_LATER) + max(
+        1 + len(c) for c in catalogue.HELD_CODES)
+    assert bound <= SourceRecord._meta.get_field("issues").max_length, bound
+
+
+def test_the_code_groups_hold_for_every_combination_of_bad_values():
+    """Every combination of a few good and bad values per field, in one frame (NIKs repeat,
+    so duplicates occur too): each row's codes keep to one alternative per group."""
+    import itertools
+
+    niks = [None, "1.60601E+15", "16060115038500", "1606019999850001", MAN, WOMAN, "9999010703850001",
+            "1605010703850003"]
+    births = [None, "07-03-1985", "01-01-1990", "xx", "01-01-2020"]
+    sexes = [None, "L", "P", "X"]
+    names = [None, "B", "Siti Aminah", "A" * 300, "B1 " + "x" * 300]
+    villages = [None, SEKAYU, "16.06.01.9999", RUPIT]
+    rows = [
+        {"nik": n, "birth_date": b, "sex": s, "name": m, "village_code": v, "decile": "9", "kk": "123",
+         "phone": "12345", "category": "sihir", "occupation": "astronot", "record_id": "R" * 101}
+        for n, b, s, m, v in itertools.product(niks, births, sexes, names, villages)
+    ]
+    out = run(rows)
+    seen = set()
+    for codes in codes_of(out):
+        seen.update(codes)
+        assert len(" ".join(codes)) <= 300 - len(" OUT_OF_SCOPE")
+        for group in CODE_GROUPS:
+            mine = {c for c in codes if any(c in alternative for alternative in group)}
+            assert any(mine <= set(alternative) for alternative in group), (codes, group)
+    assert seen == {code for group in CODE_GROUPS for alternative in group for code in alternative}
