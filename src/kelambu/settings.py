@@ -5,6 +5,7 @@ SQLite file under KELAMBU_DATA_DIR by default; PostgreSQL when KELAMBU_DATABASE_
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Failed logins and lockouts (AXES_* below).
+    "axes",
     "kelambu.accounts",
     "kelambu.audit",
     "kelambu.regions",
@@ -59,7 +62,13 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: ends a login after SESSION_COOKIE_AGE, and marks
+    # every response to a logged-in user Cache-Control: no-store, private.
+    "kelambu.web.middleware.SessionLimitMiddleware",
+    "kelambu.web.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns a refused login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kelambu.urls"
@@ -111,6 +120,31 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: it refuses a locked-out login before any password is checked. It needs
+# the request, which every login view passes; the test client's client.login() does not
+# (pass request=HttpRequest() there, or use force_login, which does not authenticate).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# --- Login throttling (django-axes) --------------------------------------------------
+# A login is refused once this many failures, within the cool-off time, came for one
+# username (from any address) or from one address (for any usernames); the right password
+# is refused too. Failures are counted from the database; they expire after the cool-off.
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_FAILURE_LIMIT = envint("KELAMBU_LOGIN_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("KELAMBU_LOGIN_COOLOFF_MINUTES", 30))
+# Every attempt while locked starts the cool-off again, so hammering never gets a guess.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = True
+# A success does not clear the failures: on a shared PC (one address) an insider's own
+# login would otherwise wipe the count of guesses at a colleague's account.
+AXES_RESET_ON_SUCCESS = False
+# The address is REMOTE_ADDR. Behind a reverse proxy every client has the proxy's address
+# and one office's typos would lock everyone: configure the proxy headers then (django-axes'
+# AXES_IPWARE_* settings with django-ipware, or AXES_CLIENT_IP_CALLABLE).
+AXES_LOCKOUT_CALLABLE = "kelambu.web.views_account.locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -148,6 +182,16 @@ WHITENOISE_USE_FINDERS = True
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 SESSION_COOKIE_HTTPONLY = True
+# Shared office PCs: the session cookie lasts until the browser closes, and a login ends
+# KELAMBU_SESSION_HOURS after it began however busy it was (SessionLimitMiddleware), also
+# when a browser restores its cookies.
+KELAMBU_SESSION_HOURS = envint("KELAMBU_SESSION_HOURS", 8)
+SESSION_COOKIE_AGE = KELAMBU_SESSION_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Not saved on every request: that would write the session table on each page load, and on
+# SQLite a page would then wait for the write lock an import holds (PRAGMA busy_timeout,
+# up to 30 s). The limit above is counted from login, so nothing needs the sliding expiry.
+SESSION_SAVE_EVERY_REQUEST = False
 CSRF_COOKIE_HTTPONLY = False
 
 # --- Registry import ---------------------------------------------------------------

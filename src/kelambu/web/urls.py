@@ -1,13 +1,15 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views, views_dedup, views_programs
+from . import views, views_account, views_dedup, views_programs
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("masuk/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
          name="login"),
     path("keluar/", auth_views.LogoutView.as_view(), name="logout"),
+    path("akun/sandi/", views_account.PasswordChangeView.as_view(), name="password_change"),
+    path("akun/sandi/selesai/", views_account.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("orang/", views.person_list, name="person_list"),
     path("orang/<int:pk>/", views.person_detail, name="person_detail"),
     path("orang/<int:pk>/ubah/", views.person_edit, name="person_edit"),
