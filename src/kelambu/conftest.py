@@ -28,7 +28,11 @@ def _fast_passwords(settings):
 def personas(db):
     from django.contrib.auth import get_user_model
 
+    from kelambu.programs.models import Sponsor
+
     User = get_user_model()
+    # A CSR officer acts for a sponsor entity (programs.Sponsor), never a typed name.
+    mms, _created = Sponsor.objects.get_or_create(name="PT MMS", defaults={"kind": "csr", "region_id": "16.13"})
 
     def make(username, role, **extra):
         user = User.objects.create_user(username=username, password="pw-" + username, role=role, **extra)
@@ -39,7 +43,7 @@ def personas(db):
         "muba": make("dinsos.muba", Role.REGENCY_OPERATOR, region_id="16.06"),
         "muaraenim": make("dpmd.muaraenim", Role.REGENCY_OPERATOR, region_id="16.03"),
         "village": make("desa.sekayu", Role.VILLAGE_OPERATOR, region_id="16.06.01.2001"),
-        "csr": make("csr.mms", Role.CSR_OFFICER, sponsor_name="PT MMS"),
+        "csr": make("csr.mms", Role.CSR_OFFICER, sponsor=mms),
         "bpjs": make("bpjs.sumsel", Role.BPJS_OFFICER, region_id="16"),
         "public": make("publik", Role.PUBLIC),
     }

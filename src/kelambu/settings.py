@@ -85,6 +85,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kelambu.web.context.nav",
             ],
         },
     },
@@ -235,3 +236,12 @@ LOGGING = {
 KELAMBU_DISCOUNT_FUNDING = frozenset(
     x.strip() for x in os.environ.get("KELAMBU_DISCOUNT_FUNDING", "apbdes,csr").split(",") if x.strip()
 )
+
+# --- Scope of imports and lookups (accounts/access.py) --------------------------------
+# A village operator's imports may add at most this many new people in 30 days; rows beyond
+# it are held for the regency to confirm (made-up NIKs must not become funded people).
+KELAMBU_VILLAGE_NEW_PEOPLE_LIMIT = envint("KELAMBU_VILLAGE_NEW_PEOPLE_LIMIT", 1000)
+# Rows a sponsor's officers may file in 30 days; a list beyond it is refused whole.
+KELAMBU_SPONSOR_ROWS_LIMIT = envint("KELAMBU_SPONSOR_ROWS_LIMIT", 20_000)
+# Whole-NIK lookups per hour by a role that sees NIKs masked (each one is audited).
+KELAMBU_NIK_LOOKUPS_PER_HOUR = envint("KELAMBU_NIK_LOOKUPS_PER_HOUR", 30)

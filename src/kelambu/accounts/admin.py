@@ -7,8 +7,9 @@ from .models import User
 
 @admin.register(User)
 class KelambuUserAdmin(UserAdmin):
-    list_display = ("username", "role", "region", "sponsor_name", "office", "is_active")
+    list_display = ("username", "role", "region", "sponsor", "office", "is_active")
     list_filter = ("role", "is_active")
     raw_id_fields = ("region",)
-    fieldsets = UserAdmin.fieldsets + ((_("Role and scope"), {"fields": ("role", "region", "sponsor_name", "office")}),)
-    add_fieldsets = UserAdmin.add_fieldsets + ((_("Role and scope"), {"fields": ("role", "region", "sponsor_name", "office")}),)
+    autocomplete_fields = ("sponsor",)
+    fieldsets = UserAdmin.fieldsets + ((_("Role and scope"), {"fields": ("role", "region", "sponsor", "office")}),)
+    add_fieldsets = UserAdmin.add_fieldsets + ((_("Role and scope"), {"fields": ("role", "region", "sponsor", "office")}),)

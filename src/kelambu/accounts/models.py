@@ -17,7 +17,8 @@ class User(AbstractUser):
 
     `region` scopes regency operators (a regency), village operators (a village) and
     BPJS branch officers (the regencies of their branch: a regency or a province);
-    `sponsor_name` scopes CSR officers to the lists their company supplied.
+    `sponsor` makes a CSR officer one of that company's officers: they file its lists, answer
+    its funding requests and see the members it pays for (accounts/access.py).
     """
 
     role = models.CharField(_("role"), max_length=32, choices=Role.choices, default=Role.PUBLIC)
@@ -25,7 +26,11 @@ class User(AbstractUser):
         "regions.Region", verbose_name=_("region"), null=True, blank=True, on_delete=models.PROTECT,
         related_name="+",
     )
-    sponsor_name = models.CharField(_("sponsor"), max_length=200, blank=True)
+    # A sponsor is an entity (programs.Sponsor), never a typed name: only its officers act for it.
+    sponsor = models.ForeignKey(
+        "programs.Sponsor", verbose_name=_("sponsor"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="officers",
+    )
     office = models.CharField(_("office"), max_length=200, blank=True, help_text=_("Dinsos, DPMD, BPJS branch, company..."))
 
     class Meta:

@@ -29,9 +29,10 @@ def funding_spans(region: str = "") -> pl.DataFrame:
     with connection.cursor() as c:
         c.execute(
             "SELECT COALESCE(p.merged_into_id, p.id), p.id, b.id, "
-            "CASE WHEN b.sponsor_name <> '' THEN b.sponsor_name ELSE b.source END, b.source, "
+            "COALESCE(fs.name, b.source), b.source, "
             "b.funded_from, b.funded_to, 'batch:' || CAST(b.id AS varchar(20)) FROM registry_sourcerecord sr "
             "JOIN registry_importbatch b ON b.id = sr.batch_id "
+            "LEFT JOIN programs_sponsor fs ON fs.id = b.sponsor_id "
             "JOIN registry_person p ON p.id = sr.person_id "
             f"WHERE sr.status = 'accepted' AND b.funded_from IS NOT NULL AND b.dry_run = %s{where}",
             [False, *params],

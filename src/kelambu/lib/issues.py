@@ -67,6 +67,22 @@ _CATALOGUE = [
     IssueType("OUT_OF_SCOPE", ERROR, "village_code",
               "Desa berada di luar wilayah akun Anda (atau kosong), jadi orang ini tidak dapat Anda tambahkan",
               "The village is outside your account's area (or empty), so you cannot add this person"),
+    # --- rows held for the owning region (nothing changed, nothing of the person revealed) ---
+    IssueType("HELD_OTHER_REGION", HELD, "nik",
+              "NIK ini terdaftar atas orang yang tinggal di luar wilayah akun Anda; tidak ada yang diubah. Baris "
+              "ditahan sampai wilayah tempat orang itu tinggal mengonfirmasi kepindahannya. Jika NIK salah, "
+              "perbaiki dan impor ulang baris ini",
+              "This NIK belongs to a person living outside your account's area; nothing was changed. The row is "
+              "held until the region where that person lives confirms the move. If the NIK is wrong, correct it "
+              "and import the row again"),
+    IssueType("HELD_UNVERIFIED", HELD, "nik",
+              "Orang baru dari daftar perusahaan: kabupaten/kota memverifikasinya sebelum masuk registrasi",
+              "A new person from a company's list: the regency verifies them before they enter the registry"),
+    IssueType("HELD_NEW_LIMIT", HELD, "nik",
+              "Batas orang baru akun Anda untuk 30 hari sudah tercapai; baris ditahan sampai operator kabupaten "
+              "mengonfirmasinya",
+              "Your account's limit of new people for 30 days is reached; the row is held until a regency "
+              "operator confirms it"),
     # --- row warnings ---
     IssueType("NIK_MISSING", WARNING, "nik",
               "NIK kosong: orang ini dicatat tanpa NIK dan belum dapat didaftarkan",
@@ -107,6 +123,9 @@ _CATALOGUE = [
               "Berkas XLSX rusak atau tidak dapat dibaca", "The XLSX file is damaged or cannot be read"),
     IssueType("FIELD_TOO_LARGE", FILE, None,
               "Ada sel yang terlalu panjang", "A cell is too long"),
+    IssueType("SPONSOR_ROWS_LIMIT", FILE, None,
+              "Perusahaan ini sudah mengirim terlalu banyak baris dalam 30 hari",
+              "This company has filed too many rows in 30 days"),
     IssueType("DUPLICATE_HEADER", FILE, None,
               "Judul kolom yang sama muncul dua kali", "The same column header appears twice"),
     IssueType("SHEET_NOT_FOUND", FILE, None,

@@ -103,8 +103,16 @@ class Program(models.Model):
         return self.name
 
 
+class EnvelopeStatus(models.TextChoices):
+    PROPOSED = "proposed", _("Waiting for the sponsor's acceptance")
+    ACCEPTED = "accepted", _("Accepted by the sponsor")
+    DECLINED = "declined", _("Declined by the sponsor")
+
+
 class ProgramSponsor(models.Model):
-    """A sponsor's part in a program: its budget envelope and, optionally, a narrower scope."""
+    """A sponsor's part in a program: its budget envelope and, optionally, a narrower scope.
+    Its money is committed only once the sponsor has accepted (status), recorded with who
+    and when; an allocation uses accepted envelopes only."""
 
     program = models.ForeignKey(Program, on_delete=models.CASCADE, related_name="funders")
     sponsor = models.ForeignKey(Sponsor, on_delete=models.PROTECT, related_name="programs")
@@ -113,6 +121,14 @@ class ProgramSponsor(models.Model):
     regions = models.JSONField(_("regions (codes)"), default=list, blank=True)
     categories = models.JSONField(_("worker categories"), default=list, blank=True)
     priority = models.SmallIntegerField(_("order among sponsors"), default=0)
+    status = models.CharField(_("status"), max_length=10, choices=EnvelopeStatus.choices,
+                              default=EnvelopeStatus.PROPOSED)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("program sponsor")

@@ -51,6 +51,16 @@ def _program(name: str, envelopes: list[tuple[Sponsor, int, list]], **fields) ->
     return program
 
 
+# The Musi Rawas Utara companies of the CSR program: name, head count, regions.
+COMPANIES = [("PT MMS", 2_000, []), ("PT Ariani", 1_000, ["16.13.01", "16.13.02"]), ("PT Sawit Lestari", 500, [])]
+
+
+def company_sponsors() -> dict[str, Sponsor]:
+    """The demo's companies as sponsor entities (made before their lists and officers)."""
+    return {name: _sponsor(name, "csr", "16.13", legal_basis="pks", legal_number=f"PKS {name} - Pemkab Muratara")
+            for name, _people, _regions in COMPANIES}
+
+
 @transaction.atomic
 def seed_demo_programs() -> list[Program]:
     muba = _sponsor("Pemkab Musi Banyuasin (Dinsos)", "apbd", "16.06", legal_basis="perbup",
@@ -75,10 +85,8 @@ def seed_demo_programs() -> list[Program]:
         age_min=15, categories=list(VILLAGE_WORKERS), occupations=["petani_sawit"],
         quotas=[{"field": "occupation", "value": "petani_sawit", "limit": 2_124}],
     )
-    companies = [(_sponsor(name, "csr", "16.13", legal_basis="pks", legal_number=f"PKS {name} - Pemkab Muratara"),
-                  people, regions)
-                 for name, people, regions in [("PT MMS", 2_000, []), ("PT Ariani", 1_000, ["16.13.01", "16.13.02"]),
-                                               ("PT Sawit Lestari", 500, [])]]
+    sponsors = company_sponsors()
+    companies = [(sponsors[name], people, regions) for name, people, regions in COMPANIES]
     csr = _program(
         "CSR pekerja rentan Musi Rawas Utara", companies, region_id="16.13", start_month=date(2026, 1, 1),
         end_month=date(2026, 6, 1),

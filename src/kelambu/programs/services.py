@@ -30,6 +30,7 @@ from kelambu.rules.services import rulebook
 from . import eligibility as elig
 from .models import (
     AllocationRun,
+    EnvelopeStatus,
     FundedMonth,
     Membership,
     MembershipStatus,
@@ -51,17 +52,9 @@ def months_of(program: Program) -> list[date]:
 
 def check_can_manage(actor, program: Program | None = None) -> None:
     """Admins, and regency operators for programs of their regency (a string actor is a
-    system job run on the server)."""
-    if isinstance(actor, str):
-        return
-    role = access.role_of(actor)
-    if role == "admin":
-        return
-    if role == "regency_operator" and actor.region_id and (
-        program is None or (program.region_id or "").startswith(actor.region_id)
-    ):
-        return
-    raise PermissionDenied(_("You may not manage this program."))
+    system job run on the server): accounts.access.can_manage_program."""
+    if not access.can_manage_program(actor, program):
+        raise PermissionDenied(_("You may not manage this program."))
 
 
 @dataclass
@@ -80,7 +73,9 @@ def envelopes(program: Program) -> list[Envelope]:
     months = months_of(program)
     years = {m.year for m in months}
     out = []
-    for funder in program.funders.select_related("sponsor").order_by("priority", "sponsor__name"):
+    # Only money its sponsor has accepted to put in (EnvelopeStatus.ACCEPTED) is allocated.
+    for funder in program.funders.filter(status=EnvelopeStatus.ACCEPTED).select_related("sponsor").order_by(
+            "priority", "sponsor__name"):
         if funder.year not in years:
             continue
         costs = {m: monthly_contribution(book, m, funder.sponsor.kind, jht=program.jht,
@@ -143,7 +138,7 @@ def allocate_program(program: Program, actor, *, what_if: bool = False, keep_exi
 def _allocate(program, run, actor, what_if, keep_existing) -> Result:
     funders = envelopes(program)
     if not funders:
-        raise ValidationError(_("The program has no sponsor with a budget for its years."))
+        raise ValidationError(_("The program has no sponsor with an accepted budget for its years."))
     people = elig.eligibility(program)
     eligible = people.filter(pl.col("reason").is_null())
     live = elig.live_memberships(program)
@@ -304,12 +299,61 @@ def create_program(actor, fields: dict, *, sponsor: Sponsor | None = None, new_s
     if sponsor is None:
         if not new_sponsor:
             raise ValidationError(_("A program needs a sponsor."))
-        sponsor = Sponsor.objects.create(**new_sponsor)
+        sponsor = _create_sponsor(actor, **new_sponsor)
     program = Program.objects.create(created_by=actor if getattr(actor, "pk", None) else None, **fields)
-    ProgramSponsor.objects.create(program=program, sponsor=sponsor, year=year, budget=budget)
+    envelope = _envelope(program, sponsor, actor, year=year, budget=budget)
     audit(actor, "programs.create", program, summary=f"Program {program.name} created",
-          data={"region": program.region_id, "sponsor": sponsor.name, "budget": budget, "year": year})
+          data={"region": program.region_id, "sponsor": sponsor.name, "budget": budget, "year": year,
+                "envelope": envelope.status})
     return program
+
+
+def _create_sponsor(actor, **fields) -> Sponsor:
+    """A new sponsor entity: administrators create any (and give it its officers); a regency
+    operator only a government sponsor of its region. A company is never made from a name
+    typed into a program form by someone who is not its officer."""
+    if not access.can_create_sponsor(actor, fields.get("kind", ""), fields.get("region_id")):
+        raise PermissionDenied(_("Only an administrator adds a company or donor as a sponsor (with its officers); "
+                                 "choose an existing sponsor."))
+    sponsor = Sponsor.objects.create(**fields)
+    audit(actor, "programs.sponsor", sponsor, summary=f"Sponsor {sponsor.name} ({sponsor.kind}) created",
+          data={"kind": sponsor.kind, "region": sponsor.region_id})
+    return sponsor
+
+
+def _envelope(program: Program, sponsor: Sponsor, actor, **fields) -> ProgramSponsor:
+    """An envelope, accepted at once when the actor commits this sponsor's money
+    (access.can_commit_sponsor), otherwise proposed: the sponsor's officers accept or
+    decline it (decide_envelope) before any of it is allocated."""
+    commits = access.can_commit_sponsor(actor, sponsor)
+    user = actor if getattr(actor, "pk", None) else None
+    return ProgramSponsor.objects.create(
+        program=program, sponsor=sponsor, requested_by=user, **fields,
+        status=EnvelopeStatus.ACCEPTED if commits else EnvelopeStatus.PROPOSED,
+        decided_by=user if commits else None, decided_at=timezone.now() if commits else None,
+        decision_note="" if commits else "")
+
+
+@transaction.atomic
+def decide_envelope(envelope: ProgramSponsor, actor, *, accept: bool, note: str = "") -> ProgramSponsor:
+    """The sponsor's answer to a funding request: only its officers (or an administrator, or
+    for a government sponsor a regency operator of its region) decide; recorded with who,
+    when and the note, and audited."""
+    envelope = ProgramSponsor.objects.select_for_update().select_related("sponsor", "program").get(pk=envelope.pk)
+    if not access.can_commit_sponsor(actor, envelope.sponsor):
+        raise PermissionDenied(_("Only the sponsor's own officers accept or decline its funding."))
+    if envelope.status != EnvelopeStatus.PROPOSED:
+        raise ValidationError(_("This funding request was already answered."))
+    envelope.status = EnvelopeStatus.ACCEPTED if accept else EnvelopeStatus.DECLINED
+    envelope.decided_by = actor if getattr(actor, "pk", None) else None
+    envelope.decided_at = timezone.now()
+    envelope.decision_note = (note or "")[:300]
+    envelope.save()
+    audit(actor, "programs.envelope." + ("accept" if accept else "decline"), envelope.program,
+          summary=f"{envelope.sponsor.name} {'accepted' if accept else 'declined'} Rp{envelope.budget:,} for "
+                  f"{envelope.program.name} in {envelope.year}",
+          data={"sponsor": envelope.sponsor.name, "year": envelope.year, "budget": envelope.budget, "note": note})
+    return envelope
 
 
 @transaction.atomic
@@ -319,10 +363,12 @@ def add_envelope(program: Program, sponsor: Sponsor, actor, *, year: int, budget
     check_can_manage(actor, program)
     if budget < 0:
         raise ValidationError(_("A budget cannot be negative."))
-    envelope = ProgramSponsor.objects.create(program=program, sponsor=sponsor, year=year, budget=budget,
-                                             regions=regions or [], categories=categories or [])
-    audit(actor, "programs.envelope", program, summary=f"{sponsor.name}: Rp{budget:,} for {program.name} in {year}",
-          data={"sponsor": sponsor.name, "year": year, "budget": budget, "regions": regions or []})
+    envelope = _envelope(program, sponsor, actor, year=year, budget=budget, regions=regions or [],
+                         categories=categories or [])
+    audit(actor, "programs.envelope", program, summary=f"{sponsor.name}: Rp{budget:,} for {program.name} in {year}"
+          + ("" if envelope.status == EnvelopeStatus.ACCEPTED else " (asked; waits for the sponsor)"),
+          data={"sponsor": sponsor.name, "year": year, "budget": budget, "regions": regions or [],
+                "status": envelope.status})
     return envelope
 
 
@@ -330,8 +376,7 @@ def ensure_sponsor(name: str, actor, **fields) -> Sponsor:
     """The sponsor of that name, created (and audited) if it is new."""
     check_can_manage(actor)
     with transaction.atomic():
-        sponsor, created = Sponsor.objects.get_or_create(name=name, defaults=fields)
-        if created:
-            audit(actor, "programs.sponsor", sponsor, summary=f"Sponsor {name} ({sponsor.kind}) created",
-                  data={"kind": sponsor.kind, "region": sponsor.region_id})
+        sponsor = Sponsor.objects.filter(name=name).first()
+        if sponsor is None:
+            sponsor = _create_sponsor(actor, name=name, **fields)
     return sponsor

@@ -68,6 +68,32 @@ def _scratch_dir() -> str | None:
     return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
 
 
+SCRATCH_PREFIX = "kelambu-stage-"
+
+
+def clean_scratch() -> int:
+    """Removes the scratch folders of processes that no longer run (an import killed while
+    staging leaves its images behind, in memory-backed /dev/shm). Returns how many."""
+    import shutil
+
+    removed = 0
+    folder = Path(_scratch_dir() or tempfile.gettempdir())
+    for entry in folder.glob(f"{SCRATCH_PREFIX}*"):
+        pid = entry.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed += 1
+    return removed
+
+
 class _Image:
     """A SQLite database file holding one chunk as table `rows`, mapped into memory: handed
     to `deserialize` without first being read into a Python bytes object, one copy of a
@@ -76,7 +102,8 @@ class _Image:
     def __init__(self, frame: pl.DataFrame):
         import adbc_driver_sqlite.dbapi as adbc
 
-        self._folder = tempfile.TemporaryDirectory(prefix="kelambu-stage-", dir=_scratch_dir())
+        # The pid in the name lets clean_scratch() find the files of a process that died.
+        self._folder = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=_scratch_dir())
         try:
             path = os.path.join(self._folder.name, "stage.sqlite3")
             with adbc.connect(path, autocommit=True) as db, db.cursor() as cursor:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from kelambu.lib import vocab
 
@@ -36,7 +37,11 @@ class ImportBatch(models.Model):
     """One file imported from one source: its rows are its SourceRecords."""
 
     source = models.CharField(_("source"), max_length=16, choices=Source.choices)
-    sponsor_name = models.CharField(_("sponsor"), max_length=200, blank=True)
+    # The sponsor whose own list this is (source "sponsor"): filed by its officers or an admin.
+    sponsor = models.ForeignKey(
+        "programs.Sponsor", verbose_name=_("sponsor"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="+",
+    )
     # For a list of people someone pays for (a sponsor's, a village's): the months paid,
     # first day of the first and of the last month. The double-funding report reads them.
     funded_from = models.DateField(_("funded from"), null=True, blank=True)
@@ -54,6 +59,9 @@ class ImportBatch(models.Model):
     warnings = models.PositiveIntegerField(_("rows with warnings"), default=0)
     people_new = models.PositiveIntegerField(_("new people"), default=0)
     people_updated = models.PositiveIntegerField(_("updated people"), default=0)
+    # Rows that matched someone the importer may not change, or would have added someone the
+    # importer may not add: held (Hold) for the owning region, nothing changed.
+    held = models.PositiveIntegerField(_("held rows"), default=0)
     report = models.JSONField(_("report"), default=dict, blank=True)
     error_code = models.CharField(_("error code"), max_length=32, blank=True)
     error_message = models.TextField(_("error"), blank=True)
@@ -63,6 +71,9 @@ class ImportBatch(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # Which process runs the import ("host:pid"), so a run whose process died is found and
+    # marked failed instead of staying "running" for ever (services.fail_interrupted).
+    runner = models.CharField(_("runner"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("import batch")
@@ -91,7 +102,7 @@ class SourceRecord(models.Model):
     )
     row = models.PositiveIntegerField(_("row"))
     record_id = models.CharField(_("record id"), max_length=100, null=True, blank=True)
-    status = models.CharField(_("status"), max_length=8)  # accepted / rejected
+    status = models.CharField(_("status"), max_length=8)  # accepted / rejected / held (see Hold)
     issues = models.CharField(_("issues"), max_length=300, null=True, blank=True)
     # The cells as the file had them, for rows with an issue (export of rejected rows).
     raw = models.TextField(_("original cells"), null=True, blank=True)
@@ -147,6 +158,72 @@ class Household(models.Model):
 
     def __str__(self) -> str:
         return self.kk
+
+
+class HoldReason(models.TextChoices):
+    OTHER_REGION = "other_region", _("The NIK is registered to a person outside the importer's area")
+    UNVERIFIED = "unverified", _("A new person from a list whose importer may not add people")
+    NEW_LIMIT = "new_limit", _("A new person beyond the importer's limit of new people")
+
+
+class DecisionStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for confirmation")
+    # Its own context: "Confirmed" of a deduplication pair means certain ("Pasti").
+    CONFIRMED = "confirmed", pgettext_lazy("held row or proposal", "Confirmed")
+    DECLINED = "declined", _("Declined")
+
+
+class Hold(models.Model):
+    """A list row that would have changed a person its importer may not change, or added a
+    person its importer may not add: staged as `held`, nothing changed, until the region the
+    person lives in (for a new person, the row's region) confirms or declines it. The matched
+    person is never shown to the importer."""
+
+    record = models.OneToOneField(SourceRecord, on_delete=models.CASCADE, related_name="hold", db_constraint=False)
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="holds", db_constraint=False)
+    reason = models.CharField(_("reason"), max_length=16, choices=HoldReason.choices)
+    person = models.ForeignKey("Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                               db_constraint=False)
+    # The village (or coarser) code of the region that decides: the matched person's village,
+    # or the row's; empty: administrators decide.
+    owner_region = models.CharField(_("deciding region"), max_length=13, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=DecisionStatus.choices,
+                              default=DecisionStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("held row")
+        verbose_name_plural = _("held rows")
+        ordering = ["-batch_id", "record_id"]
+        indexes = [models.Index(fields=["owner_region", "status"], name="registry_hold_owner")]
+
+
+class Proposal(models.Model):
+    """A correction proposed by someone who may not make it (a CSR officer, for a member its
+    company pays for), decided by the region the person lives in."""
+
+    person = models.ForeignKey("Person", on_delete=models.CASCADE, related_name="proposals", db_constraint=False)
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changes = models.JSONField(_("proposed values"), default=dict)
+    reason = models.CharField(_("reason"), max_length=300)
+    owner_region = models.CharField(_("deciding region"), max_length=13, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=DecisionStatus.choices,
+                              default=DecisionStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("proposed correction")
+        verbose_name_plural = _("proposed corrections")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["owner_region", "status"], name="registry_proposal_owner")]
 
 
 def prefix_range(field: str, code: str) -> Q:

@@ -3,7 +3,9 @@
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
 
+from kelambu.accounts import access
 from kelambu.lib import vocab
+from kelambu.lib.issues import HELD_CODES
 from kelambu.lib.names import normalize_name
 from kelambu.regions.models import Level, Region
 
@@ -24,14 +26,23 @@ def digit_prefix(field: str, digits: str) -> Q:
     return Q(**{f"{field}__gte": digits, f"{field}__lt": upper})
 
 
-def search_people(people, q: str = "", region: str = "", category: str = "", decile: int | None = None):
+def whole_nik(q: str) -> str | None:
+    """The 16 digits of a query that is a whole NIK (or KK), spaces allowed; else None."""
+    digits = (q or "").replace(" ", "")
+    return digits if digits.isdigit() and len(digits) == 16 else None
+
+
+def search_people(people, q: str = "", region: str = "", category: str = "", decile: int | None = None, *,
+                  nik_prefix: bool = True):
+    """`nik_prefix`: whether digits may match the start of a NIK (only for roles that see
+    whole NIKs: accounts.access.nik_prefix_search); otherwise digits match only a whole NIK."""
     q = (q or "").strip()
     if q:
         digits = q.replace(" ", "")
-        if digits.isdigit() and len(digits) == 16:
+        if whole_nik(digits):
             people = people.filter(Q(nik=digits) | Q(household__kk=digits))
         elif digits.isdigit():
-            people = people.filter(digit_prefix("nik", digits))
+            people = people.filter(digit_prefix("nik", digits)) if nik_prefix else people.none()
         else:
             words = normalize_name(q).split()
             for word in words:
@@ -105,3 +116,32 @@ def people_per_regency() -> list[dict]:
         elif row["category"] == "informal":
             entry["informal"] += row["n"]
     return list(table.values())
+
+
+def visible_report(batch: ImportBatch, user) -> dict:
+    """The batch's report as this user may read it: a company's officers (access.
+    reveals_matches) learn nothing of which rows matched registered people, so held rows
+    count as accepted ("recorded") and new, updated and held figures are left out."""
+    report = dict(batch.report or {})
+    if access.reveals_matches(user):
+        return report
+    held = report.pop("held", 0) or 0
+    if "accepted" in report:
+        report["accepted"] = report["accepted"] + held
+    for key in ("people_new", "people_updated", "people_linked"):
+        report.pop(key, None)
+    report["issues"] = {c: n for c, n in (report.get("issues") or {}).items() if c not in HELD_CODES}
+    report["examples"] = [e for e in report.get("examples") or [] if e.get("code") not in HELD_CODES]
+    return report
+
+
+def batch_figures(batch: ImportBatch, user) -> dict:
+    """The counts of a batch as this user may see them (see visible_report)."""
+    figures = {"rows": batch.rows, "accepted": batch.accepted, "rejected": batch.rejected,
+               "warnings": batch.warnings, "held": batch.held, "people_new": batch.people_new,
+               "people_updated": batch.people_updated,
+               "people_linked": (batch.report or {}).get("people_linked", 0), "reveals": True}
+    if not access.reveals_matches(user):
+        figures.update(accepted=batch.accepted + batch.held, held=None, people_new=None, people_updated=None,
+                       people_linked=None, reveals=False)
+    return figures

@@ -7,11 +7,13 @@ so a failure anywhere leaves no partial batch, only the batch's error report.
 
 import hashlib
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -28,7 +30,7 @@ from kelambu.regions.services import region_index
 
 from . import bulk
 from .bulk import BulkRows, indexes_rebuilt_after, insert_frame, keys_source, keys_table
-from .models import DEFAULT_SCALE, BatchStatus, DecileScale, ImportBatch, Source
+from .models import DEFAULT_SCALE, BatchStatus, DecileScale, HoldReason, ImportBatch, Source
 from .reader import ImportRefused, ReaderLimits, read_list
 from .validate import ValidationContext, validate
 
@@ -53,7 +55,8 @@ class ImportOptions:
     sheet: str | None = None
     mapping: dict[str, str] | None = None
     dry_run: bool = False
-    sponsor_name: str = ""
+    # The sponsor whose own list this is (a programs.Sponsor, or its exact name from the CLI).
+    sponsor: object = None
     decile_scale: str | None = None
     file_name: str | None = None  # the name the user gave the file (uploads live under temp names)
     funded_months: tuple[date, date] | None = None  # (first, last) month the list's people are paid for
@@ -71,23 +74,35 @@ def file_sha256(path: Path) -> str:
 
 
 def check_can_import(actor, options: ImportOptions) -> None:
-    """`actor` is a user, or a string naming a system job (the CLI run by a server admin)."""
-    if isinstance(actor, str):
-        if options.source == Source.SPONSOR and not options.sponsor_name:
-            raise ValueError("a sponsor list needs the sponsor's name (--sponsor)")
-        _check_months(options)
-        return
-    if not access.can_write(actor):
-        raise PermissionDenied("This account may not import lists.")
+    """`actor` is a user, or a string naming a system job (the CLI run by a server admin).
+    A sponsor's list is filed only by its officers or an administrator; `options.sponsor`
+    becomes the sponsor entity (a name is looked up exactly, never created)."""
+    from kelambu.programs.models import Sponsor
+
     if options.source not in Source.values:
         raise ValueError(f"unknown source {options.source!r}; use one of {', '.join(Source.values)}")
-    if access.role_of(actor) == "csr_officer":
-        # A company imports only its own lists, so its officers see only its people.
-        if options.source != Source.SPONSOR:
-            raise PermissionDenied("A CSR officer imports sponsor lists only.")
-        options.sponsor_name = actor.sponsor_name
-    if options.source == Source.SPONSOR and not options.sponsor_name:
-        raise ValueError("a sponsor list needs the sponsor's name (--sponsor)")
+    if not access.can_import(actor):
+        raise PermissionDenied("This account may not import lists.")
+    if options.source not in access.import_sources(actor):
+        if options.source == Source.SPONSOR:
+            raise PermissionDenied("Only a sponsor's own officers or an administrator file a sponsor's list.")
+        raise PermissionDenied("A CSR officer files only its company's own lists (source: sponsor).")
+    if options.source != Source.SPONSOR:
+        options.sponsor = None
+    else:
+        own = access.sponsor_id_of(actor)
+        if own:
+            options.sponsor = Sponsor.objects.get(pk=own)
+        elif isinstance(options.sponsor, str) and options.sponsor.strip():
+            found = Sponsor.objects.filter(name=options.sponsor.strip()).first()
+            if found is None:
+                raise ValueError(f"no sponsor is named {options.sponsor.strip()!r}; an administrator adds sponsors "
+                                 "(Administration > Sponsors)")
+            options.sponsor = found
+        if not isinstance(options.sponsor, Sponsor):
+            raise ValueError("a sponsor list needs its sponsor (--sponsor NAME)")
+        if not access.sponsors_for_lists(actor).filter(pk=options.sponsor.pk).exists():
+            raise PermissionDenied("Only a sponsor's own officers or an administrator file a sponsor's list.")
     _check_months(options)
 
 
@@ -126,7 +141,7 @@ def start_import(path: Path, options: ImportOptions, actor) -> tuple[ImportBatch
         if previous:
             return previous, False
     batch = ImportBatch.objects.create(
-        source=options.source, sponsor_name=options.sponsor_name,
+        source=options.source, sponsor=options.sponsor, runner=runner_id(),
         funded_from=options.funded_months[0] if options.funded_months else None,
         funded_to=options.funded_months[1] if options.funded_months else None,
         file_name=(options.file_name or path.name)[:255],
@@ -140,17 +155,25 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
     """Reads, validates, stages and (unless a dry run) promotes one list."""
     progress = progress or (lambda stage, done, total: None)
     started = time.monotonic()
-    ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING)
+    ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, runner=runner_id())
     bulk.warm_up()
     try:
         progress("reading", 0, 1)
         limits = ReaderLimits(
             max_bytes=settings.KELAMBU_IMPORT_MAX_BYTES, max_field=settings.KELAMBU_IMPORT_MAX_FIELD,
             xlsx_max_unpacked=settings.KELAMBU_XLSX_MAX_UNPACKED, xlsx_max_ratio=settings.KELAMBU_XLSX_MAX_RATIO,
+            max_rows=settings.KELAMBU_IMPORT_MAX_ROWS, max_columns=settings.KELAMBU_IMPORT_MAX_COLUMNS,
+            max_cells=settings.KELAMBU_IMPORT_MAX_CELLS, max_memory=settings.KELAMBU_IMPORT_MAX_MEMORY,
         )
         read = read_list(Path(path), sheet=options.sheet, mapping=options.mapping, limits=limits,
                          claimed_name=options.file_name or batch.file_name)
     except ImportRefused as refusal:
+        return _refuse(batch, refusal, actor)
+    rows_read = read.frame.height
+    # Refused early when it is already clear (before validating a big list); checked again
+    # under the import lock, where parallel uploads cannot share one allowance.
+    refusal = None if batch.dry_run else _sponsor_rows_refusal(actor, rows_read)
+    if refusal is not None:
         return _refuse(batch, refusal, actor)
 
     progress("validating", 0, read.frame.height)
@@ -172,12 +195,20 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
                     c.execute("SELECT pg_advisory_xact_lock(7406201)")
                     # Room for the million-row GROUP BY and hash joins of promotion in memory.
                     c.execute("SET LOCAL work_mem = '256MB'")
-            new = updated = 0
+            # Under the lock (SQLite: the IMMEDIATE transaction's write lock): the limits
+            # count every import that finished before this one.
+            refusal = None if batch.dry_run else _sponsor_rows_refusal(actor, rows_read)
+            if refusal is not None:
+                raise _LimitReached(refusal)
+            policy = access.import_policy(actor, batch.source)
+            new = updated = linked = 0
+            holds = None
             if batch.dry_run:
                 staged = staged.with_columns(person_id=pl.lit(None, dtype=pl.Int64))
                 insert_frame("registry_sourcerecord", staged, on_chunk=lambda d, t: progress("staging", d, t))
             else:
-                staged, order, max_before = _assign_people(staged, batch)
+                staged, order, max_before, holds, known_rows = _assign_people(staged, batch, policy)
+                _count_holds(counts, examples, holds, read.headers)
                 # The staged rows and the new households and people are converted for the
                 # database in background threads while the previous table is written. Where
                 # the staged rows go to SQLite as images, the new people are inserted from
@@ -185,7 +216,8 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
                 with_staging = bulk.uses_image(staged.height)
                 promotion = staging = None
                 try:
-                    promotion = _Promotion(batch, staged, max_before, people_with_staging=with_staging)
+                    promotion = _Promotion(batch, staged, max_before, people_with_staging=with_staging,
+                                           update_known=not policy.link_only)
                     staging = BulkRows(
                         "registry_sourcerecord", staged.drop("batch_id"), order=order, constants={"batch_id": batch.pk},
                         extend=promotion.with_household if with_staging else None,
@@ -201,19 +233,27 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
                         staging.close()
                     if promotion is not None:
                         promotion.close()
-                updated = counts["accepted"] - new
+                _write_holds(batch, holds)
+                if policy.link_only:
+                    linked = known_rows
+                else:
+                    updated = known_rows
             elapsed = time.monotonic() - started
             batch.status = BatchStatus.DONE
             batch.rows, batch.accepted, batch.rejected, batch.warnings = (
                 counts["rows"], counts["accepted"], counts["rejected"], counts["warnings"])
-            batch.people_new, batch.people_updated = new, updated
+            batch.people_new, batch.people_updated, batch.held = new, updated, counts["held"]
             batch.finished_at = timezone.now()
             batch.report = _report(batch, read, examples, counts, elapsed)
+            batch.report["people_linked"] = linked
             batch.save()
             audit(actor, "import.dry_run" if batch.dry_run else "import.done", batch,
                   summary=f"{batch.file_name}: {counts['accepted']} accepted, {counts['rejected']} rejected"
-                          + ("" if batch.dry_run else f", {new} new people, {updated} updated"),
-                  data={k: batch.report[k] for k in ("rows", "accepted", "rejected", "warnings", "issues")})
+                          + ("" if batch.dry_run else f", {new} new people, {updated} updated, {linked} linked, "
+                                                      f"{counts['held']} held"),
+                  data={k: batch.report[k] for k in ("rows", "accepted", "rejected", "held", "warnings", "issues")})
+    except _LimitReached as stop:
+        return _refuse(batch, stop.refusal, actor)
     except Exception as exc:  # the transaction rolled back: record why, then let it surface
         log.exception("import of batch %s failed", batch.pk)
         ImportBatch.objects.filter(pk=batch.pk).update(
@@ -236,6 +276,30 @@ def import_list(path: Path, options: ImportOptions, actor, progress: Progress | 
 
 
 # --- steps -------------------------------------------------------------------------------
+
+class _LimitReached(Exception):
+    def __init__(self, refusal: ImportRefused):
+        super().__init__(refusal.code)
+        self.refusal = refusal
+
+
+def _sponsor_rows_refusal(actor, rows: int) -> ImportRefused | None:
+    """Filing lists must not become a way to try NIKs by the thousand: a company's officers
+    file at most KELAMBU_SPONSOR_ROWS_LIMIT rows in 30 days."""
+    sponsor = access.sponsor_id_of(actor)
+    if not sponsor:
+        return None
+    filed = access.sponsor_rows_recently(sponsor)
+    limit = settings.KELAMBU_SPONSOR_ROWS_LIMIT
+    if filed + rows <= limit:
+        return None
+    return ImportRefused(
+        "SPONSOR_ROWS_LIMIT",
+        f"daftar ini {rows:,} baris, dan perusahaan sudah mengirim {filed:,} baris dalam 30 hari "
+        f"(paling banyak {limit:,}); hubungi operator kabupaten".replace(",", "."),
+        f"this list has {rows:,} rows and the company has filed {filed:,} in 30 days "
+        f"(at most {limit:,}); contact the regency's operator")
+
 
 def _refuse(batch: ImportBatch, refusal: ImportRefused, actor) -> ImportBatch:
     batch.status = BatchStatus.REFUSED
@@ -289,7 +353,7 @@ def _count(checked: pl.DataFrame) -> dict:
         rejected=(pl.col("status") == "rejected").sum(),
         warnings=has_warning.sum(),
     ).row(0, named=True)
-    return {**{k: int(v) for k, v in stats.items()}, "issues": {k: int(v) for k, v in per_code.items()}}
+    return {**{k: int(v) for k, v in stats.items()}, "held": 0, "issues": {k: int(v) for k, v in per_code.items()}}
 
 
 def _staging_frame(batch: ImportBatch, original: pl.DataFrame, checked: pl.DataFrame) -> pl.DataFrame:
@@ -311,17 +375,26 @@ def _staging_frame(batch: ImportBatch, original: pl.DataFrame, checked: pl.DataF
     ).select(STAGED_COLUMNS)
 
 
-def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFrame, pl.Series, int]:
+def _assign_people(staged: pl.DataFrame, batch: ImportBatch, policy: access.ImportPolicy):
     """Gives every accepted row its person id before staging, so staging carries the link
     and promotion needs no pass to find it: the existing person with the row's NIK, or for a
     row without a NIK the person of the same source's latest record with the same record id;
     otherwise a new id above the current maximum (imports are serialized, see run_import).
     New ids follow NIK order, so both the primary key and the NIK index grow in order.
-    Returns the frame, the order to stage its rows in (row positions) and the maximum person
-    id before this batch."""
+
+    The importer's policy (accounts.access.import_policy) decides what a row may do: a row
+    matching a person the importer may not change, or adding a person the importer may not
+    add, is `held` (no person id, nothing changed; `holds` says why and who decides).
+    Returns the frame, the order to stage its rows in (row positions), the maximum person id
+    before this batch, the holds (row, reason, person_id, owner_region) and how many rows
+    matched a person they may update or link to."""
     accepted = pl.col("status") == "accepted"
     rows = staged.filter(accepted)
     record_ids = rows.filter(pl.col("nik").is_null())["record_id"].drop_nulls().unique().to_list()
+    # Where the importer may change only some people, each match comes with where its
+    # person lives (the survivor's village, for a merged person).
+    scoped = not policy.link_only and policy.change_prefix != ""
+    village = "s.village_id" if scoped else "NULL"
     known, previous = [], []
     with connection.cursor() as c:
         c.execute("SELECT COALESCE(MAX(id), 0) FROM registry_person")
@@ -329,31 +402,44 @@ def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFra
         if max_before:  # an empty registry has no one to look up (a first list: 0.1-0.2 s)
             with keys_table(rows["nik"]) as (source, params):
                 # A person merged into another (dedup) sends new rows to the survivor.
-                c.execute(f"SELECT p.nik, COALESCE(p.merged_into_id, p.id) FROM {source} "
-                          "JOIN registry_person p ON p.nik = k.value", params)
+                if scoped:
+                    c.execute(f"SELECT p.nik, s.id, s.village_id FROM {source} "
+                              "JOIN registry_person p ON p.nik = k.value "
+                              "JOIN registry_person s ON s.id = COALESCE(p.merged_into_id, p.id)", params)
+                else:
+                    c.execute(f"SELECT p.nik, COALESCE(p.merged_into_id, p.id), NULL FROM {source} "
+                              "JOIN registry_person p ON p.nik = k.value", params)
                 known = c.fetchall()
             if record_ids:
                 source, params = keys_source(record_ids)
                 c.execute(
-                    f"SELECT prev.record_id, prev.batch_id, COALESCE(pp.merged_into_id, pp.id) FROM {source} "
+                    f"SELECT prev.record_id, prev.batch_id, s.id, {village} FROM {source} "
                     "JOIN registry_sourcerecord prev ON prev.record_id = k.value "
                     "JOIN registry_person pp ON pp.id = prev.person_id "
+                    "JOIN registry_person s ON s.id = COALESCE(pp.merged_into_id, pp.id) "
                     "JOIN registry_importbatch pb ON pb.id = prev.batch_id "
                     "WHERE prev.nik IS NULL AND prev.person_id IS NOT NULL AND pb.source = %s AND pb.dry_run = %s",
                     params + [batch.source, False],
                 )
                 previous = c.fetchall()
-    by_nik = pl.DataFrame(known, schema={"nik": pl.Utf8, "_by_nik": pl.Int64}, orient="row")
+    by_nik = pl.DataFrame(known, schema={"nik": pl.Utf8, "_by_nik": pl.Int64, "_v_nik": pl.Utf8}, orient="row")
     by_record = (
-        pl.DataFrame(previous, schema={"_rid": pl.Utf8, "_b": pl.Int64, "_by_record": pl.Int64}, orient="row")
+        pl.DataFrame(previous, schema={"_rid": pl.Utf8, "_b": pl.Int64, "_by_record": pl.Int64, "_v_rec": pl.Utf8},
+                     orient="row")
         .sort("_b", descending=True).unique("_rid", keep="first").drop("_b")
     )
     staged = (
         staged.with_columns(_rid=pl.when(accepted & pl.col("nik").is_null()).then(pl.col("record_id")))
         .join(by_nik, on="nik", how="left", maintain_order="left")
         .join(by_record, on="_rid", how="left", maintain_order="left")
-        .with_columns(_known=pl.when(accepted).then(pl.coalesce("_by_nik", "_by_record")))
+        .with_columns(
+            _known=pl.when(accepted).then(pl.coalesce("_by_nik", "_by_record")),
+            _known_village=pl.when(pl.col("_by_nik").is_not_null()).then(pl.col("_v_nik")).otherwise(pl.col("_v_rec")),
+        )
     )
+    staged, holds = _hold_rows(staged, batch, policy)
+    known_rows = staged.select(pl.col("_known").is_not_null().sum()).item()
+    accepted = pl.col("status") == "accepted"
     # One order puts the rows in person order: known people by id, then new people in NIK
     # order (numbered from there), then the rows that promote no one. Staged in that order,
     # every index on the staged rows (id, person, batch) only appends, which on a million rows
@@ -377,7 +463,152 @@ def _assign_people(staged: pl.DataFrame, batch: ImportBatch) -> tuple[pl.DataFra
     staged = staged.with_columns(
         person_id=pl.when(known).then(pl.col("_known"))
         .when(accepted).then(place - known.sum() + 1 + max_before))
-    return staged.select(STAGED_COLUMNS), order, max_before
+    return staged.select(STAGED_COLUMNS), order, max_before, holds, known_rows
+
+
+HOLD_CODES = {HoldReason.OTHER_REGION: "HELD_OTHER_REGION", HoldReason.UNVERIFIED: "HELD_UNVERIFIED",
+              HoldReason.NEW_LIMIT: "HELD_NEW_LIMIT"}
+HOLDS_SCHEMA = {"row": pl.Int64, "reason": pl.Utf8, "person_id": pl.Int64, "owner_region": pl.Utf8}
+
+
+def _hold_rows(staged: pl.DataFrame, batch: ImportBatch, policy: access.ImportPolicy):
+    """Applies the importer's policy to matched and new rows (see _assign_people): rows it
+    may not write become `held`, with their code, and lose their match."""
+    accepted = pl.col("status") == "accepted"
+    matched = pl.col("_known").is_not_null()
+
+    def under(column: str, prefix: str) -> pl.Expr:
+        return (pl.col(column) == prefix) | pl.col(column).str.starts_with(prefix + ".")
+
+    if policy.link_only or policy.change_prefix == "":
+        foreign = pl.lit(False)
+    elif policy.change_prefix is None:
+        foreign = matched
+    else:
+        foreign = matched & ~under("_known_village", policy.change_prefix).fill_null(False)
+    new = accepted & ~matched
+    if policy.add_prefix is None:
+        unverified, over_limit = new, pl.lit(False)
+    elif policy.new_people_left is not None:
+        unverified = pl.lit(False)
+        over_limit = new & (new.cast(pl.Int64).cum_sum() > policy.new_people_left)
+    else:
+        unverified = over_limit = pl.lit(False)
+    sponsor_region = batch.sponsor.region_id if batch.sponsor_id and batch.sponsor else None
+    reason = (pl.when(foreign).then(pl.lit(HoldReason.OTHER_REGION.value))
+              .when(unverified).then(pl.lit(HoldReason.UNVERIFIED.value))
+              .when(over_limit).then(pl.lit(HoldReason.NEW_LIMIT.value)))
+    staged = staged.with_columns(_hold=reason)
+    held = pl.col("_hold").is_not_null()
+    holds = staged.filter(held).select(
+        pl.col("row").cast(pl.Int64), pl.col("_hold").alias("reason"),
+        pl.when(pl.col("_hold") == HoldReason.OTHER_REGION.value).then(pl.col("_known")).alias("person_id"),
+        pl.when(pl.col("_hold") == HoldReason.OTHER_REGION.value).then(pl.col("_known_village"))
+        .otherwise(pl.coalesce(pl.col("village_id"), pl.lit(sponsor_region, dtype=pl.Utf8)))
+        .fill_null("").alias("owner_region"),
+    ).cast(HOLDS_SCHEMA)
+    code = pl.col("_hold").replace_strict({k.value: v for k, v in HOLD_CODES.items()}, default=None)
+    staged = staged.with_columns(
+        status=pl.when(held).then(pl.lit("held")).otherwise(pl.col("status")),
+        issues=pl.when(held).then(pl.concat_str(pl.col("issues"), code, separator=" ", ignore_nulls=True))
+        .otherwise(pl.col("issues")),
+        _known=pl.when(held).then(None).otherwise(pl.col("_known")),
+    )
+    return staged, holds
+
+
+def _count_holds(counts: dict, examples: list[dict], holds: pl.DataFrame, headers: dict) -> None:
+    """Held rows were counted as accepted by validation: counted as held, with their codes and
+    a few examples in the report."""
+    counts["held"] = holds.height
+    counts["accepted"] -= holds.height
+    if holds.is_empty():
+        return
+    per_reason = dict(holds.group_by("reason").len().iter_rows())
+    for reason, n in per_reason.items():
+        code = HOLD_CODES[HoldReason(reason)]
+        counts["issues"][code] = counts["issues"].get(code, 0) + int(n)
+        header = headers.get("nik")
+        for row in holds.filter(pl.col("reason") == reason).sort("row")["row"].head(20).to_list():
+            examples.append({
+                "row": row, "code": code, "severity": catalogue.HELD, "column": header or "nik",
+                "message_id": catalogue.row_message(code, row, header, "id"),
+                "message_en": catalogue.row_message(code, row, header, "en"),
+            })
+    examples.sort(key=lambda e: (e["row"], e["code"]))
+
+
+def _write_holds(batch: ImportBatch, holds: pl.DataFrame) -> None:
+    """One Hold per held row, for the region that decides it."""
+    if holds.is_empty():
+        return
+    with connection.cursor() as c:
+        c.execute("SELECT id, row FROM registry_sourcerecord WHERE batch_id = %s AND status = 'held'", [batch.pk])
+        ids = pl.DataFrame(c.fetchall(), schema={"record_id": pl.Int64, "row": pl.Int64}, orient="row")
+    stamp = str(connection.ops.adapt_datetimefield_value(timezone.now()))
+    insert_frame("registry_hold", holds.join(ids, on="row").select("record_id", "reason", "person_id", "owner_region"),
+                 constants={"batch_id": batch.pk, "status": "pending", "note": "", "created_at": stamp})
+
+
+# --- runs whose process died ---------------------------------------------------------------
+
+def _process_start(pid: int) -> str | None:
+    """The start time of a process on this machine (Linux), so a reused pid is not taken for
+    the process that died; None where /proc does not say."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat.rsplit(b")", 1)[1].split()[19].decode()
+
+
+def runner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid()) or ''}"[:100]
+
+
+def _runner_alive(runner: str) -> bool:
+    host, _sep, rest = runner.partition(":")
+    pid, _sep, started = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another machine's run: it is that machine's to judge
+    now_started = _process_start(int(pid))
+    if now_started is not None or started:
+        return now_started is not None and now_started == started
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_interrupted() -> int:
+    """Marks failed (INTERRUPTED) every import still pending or running whose process is
+    gone (killed, or the server restarted): its transaction rolled back, so nothing of it is
+    in the registry; the list can be imported again. Also removes the staging scratch files
+    such a process left. Returns how many were marked."""
+    bulk.clean_scratch()
+    stale = []
+    for batch in ImportBatch.objects.filter(status__in=[BatchStatus.PENDING, BatchStatus.RUNNING]).only(
+            "id", "runner", "created_at", "file_name"):
+        if batch.runner:
+            alive = _runner_alive(batch.runner)
+        else:  # made before runners were recorded
+            alive = batch.created_at > timezone.now() - timedelta(hours=1)
+        if not alive:
+            stale.append(batch)
+    for batch in stale:
+        with transaction.atomic():
+            marked = ImportBatch.objects.filter(pk=batch.pk, status__in=[BatchStatus.PENDING, BatchStatus.RUNNING]).update(
+                status=BatchStatus.FAILED, error_code="INTERRUPTED", finished_at=timezone.now(),
+                error_message="Impor terhenti karena prosesnya berhenti (server dimulai ulang atau dihentikan); tidak "
+                              "ada yang berubah, impor ulang berkasnya.\nThe import stopped because its process "
+                              "ended (the server restarted or was stopped); nothing changed, import the file again.")
+            if marked:
+                audit("system", "import.interrupted", batch, summary=f"{batch.file_name}: its process ended")
+    return len(stale)
 
 
 class _Promotion:
@@ -392,13 +623,17 @@ class _Promotion:
     `insert_people` inserts the chunk's new people from it, as each chunk is staged. An image
     of the people was two seconds of the second core for a million rows, and ~200 MB."""
 
-    def __init__(self, batch: ImportBatch, staged: pl.DataFrame, max_before: int, *, people_with_staging: bool = False):
-        self.batch, self.max_before = batch, max_before
+    def __init__(self, batch: ImportBatch, staged: pl.DataFrame, max_before: int, *, people_with_staging: bool = False,
+                 update_known: bool = True):
+        self.batch, self.max_before, self.update_known = batch, max_before, update_known
         self.now = timezone.now()
         stamp = str(connection.ops.adapt_datetimefield_value(self.now))
         self.stamp, self.with_staging, self.inserted = stamp, people_with_staging, 0
         accepted = staged.filter(pl.col("status") == "accepted")
         self.known = accepted.filter(pl.col("person_id") <= max_before).height
+        if not update_known:
+            # A list that only links (a sponsor's) gives its known people no household either.
+            accepted = accepted.filter(pl.col("person_id") > max_before)
         # The KK's number sorts as its text (validation leaves only 16-digit KKs, the rest
         # null): sorted on it, with the village, the first row of each KK is the household's,
         # three times faster than grouping on the text and sorting the groups.
@@ -481,7 +716,7 @@ class _Promotion:
                 new = self.people.write()
         b, scale = self.batch, self.batch.decile_scale
         with connection.cursor() as c:
-            if self.known:
+            if self.known and self.update_known:
                 if connection.vendor == "postgresql":
                     # Fresh statistics, so the join below is planned for a million rows, not for none.
                     c.execute("ANALYZE registry_sourcerecord")
@@ -534,7 +769,7 @@ def _report(batch: ImportBatch, read, examples: list[dict], counts: dict, elapse
         "format": read.format, "sheet": read.sheet, "encoding": read.encoding, "delimiter": read.delimiter,
         "dry_run": batch.dry_run, "status": "done",
         "rows": counts["rows"], "accepted": counts["accepted"], "rejected": counts["rejected"],
-        "warnings": counts["warnings"], "issues": counts["issues"],
+        "held": counts.get("held", 0), "warnings": counts["warnings"], "issues": counts["issues"],
         "people_new": batch.people_new, "people_updated": batch.people_updated,
         "columns": headers, "ignored_columns": read.ignored, "decile_scale": batch.decile_scale,
         "seconds": round(elapsed, 3), "rows_per_second": int(counts["rows"] / elapsed) if elapsed > 0 else None,
@@ -566,7 +801,8 @@ def correct_person(person, correction: PersonCorrection, reason: str, actor) -> 
     from .models import Person
     from .validate import validate_record
 
-    if not access.can_write(actor) or not Person.objects.visible_to(actor).filter(pk=person.pk).exists():
+    scope = access.change_scope(actor)
+    if scope is None or not Person.objects.filter(scope, pk=person.pk).exists():
         raise PermissionDenied("This account may not correct this person.")
     cells = {
         "nik": person.nik, "name": correction.name, "address": correction.address or None,

@@ -10,28 +10,40 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import close_old_connections, connection
+from django.db.models import Count
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kelambu.accounts import access
+from kelambu.audit.services import record as audit
 from kelambu.lib import issues as catalogue
 from kelambu.lib import vocab
 from kelambu.lib.export import to_csv_bytes, to_xlsx_bytes
 from kelambu.lib.nik import mask_nik
-from kelambu.registry import queries
+from kelambu.registry import decisions, queries
 from kelambu.registry.exports import rejected_rows
-from kelambu.registry.models import BatchStatus, DecileScale, ImportBatch, Person, Source
+from kelambu.registry.models import (
+    BatchStatus,
+    DecileScale,
+    DecisionStatus,
+    Hold,
+    ImportBatch,
+    Person,
+    Source,
+)
 from kelambu.registry.reader import ImportRefused, load_mapping
 from kelambu.registry.services import (
     ImportOptions,
     PersonCorrection,
     correct_person,
+    fail_interrupted,
     run_import,
     start_import,
 )
@@ -50,6 +62,13 @@ def _lang() -> str:
     return "en" if (get_language() or "id").startswith("en") else "id"
 
 
+def attachment(body, content_type: str, filename: str) -> HttpResponse:
+    """A download, its file name put in the header safely (no quote or newline can end it)."""
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = content_disposition_header(True, filename)
+    return response
+
+
 # --- home ------------------------------------------------------------------------------
 
 @login_required
@@ -57,12 +76,16 @@ def home(request):
     """Aggregates anyone may see; people figures only within the user's scope."""
     totals = queries.registry_totals()
     context = {"totals": totals, "can_see_people": access.can_see_people(request.user),
-               "can_write": access.can_write(request.user)}
+               "can_import": access.can_import(request.user)}
     if access.can_see_people(request.user):
         visible = Person.objects.visible_to(request.user).active()
         context["visible_count"] = visible.count()
-        scope = access.batch_scope(request.user)
-        context["recent_batches"] = ImportBatch.objects.filter(scope)[:5] if scope is not None else []
+    scope = access.batch_scope(request.user)
+    if scope is not None and access.can_import(request.user):
+        context["recent_batches"] = _with_figures(ImportBatch.objects.filter(scope).select_related(
+            "created_by", "sponsor")[:5], request.user)
+    if access.can_decide(request.user):
+        context["pending"] = decisions.pending_counts(request.user)
     return render(request, "web/home.html", context)
 
 
@@ -100,7 +123,14 @@ def person_list(request):
     # A merged person is found as its survivor (its own page still opens, with a notice).
     people = Person.objects.visible_to(request.user).active().select_related("village")
     if form.is_valid():
-        people = queries.search_people(people, **form.cleaned_data)
+        nik = queries.whole_nik(form.cleaned_data["q"])
+        if nik:
+            try:
+                access.record_nik_lookup(request.user, nik, "registry")
+            except access.LookupLimited:
+                raise PermissionDenied(_("Too many searches by NIK in the last hour; try again later.")) from None
+        people = queries.search_people(people, **form.cleaned_data,
+                                       nik_prefix=access.nik_prefix_search(request.user))
     page = Paginator(people.order_by("name_norm", "id"), PAGE_SIZE).get_page(request.GET.get("page"))
     show_nik = access.can_see_nik(request.user)
     rows = [(p, p.nik if show_nik or not p.nik else mask_nik(p.nik)) for p in page.object_list]
@@ -120,6 +150,8 @@ def _visible_person(request, pk) -> Person:
 @login_required
 def person_detail(request, pk):
     person = _visible_person(request, pk)
+    # Every view of a person's record is in the trail (who looked at whom, when).
+    audit(request.user, "person.view", person, summary=f"person #{person.pk} viewed")
     show_nik = access.can_see_nik(request.user)
     provenance = queries.provenance(person)
     household = queries.household_members(person, request.user)
@@ -128,7 +160,7 @@ def person_detail(request, pk):
         "person": person, "nik": mask(person.nik), "kk": mask(person.kk),
         "provenance": provenance, "household": household, "lang": _lang(),
         "village_path": queries.region_path(person.village_id),
-        "can_edit": access.can_write(request.user), "show_nik": show_nik,
+        "can_edit": access.can_change_person(request.user, person), "show_nik": show_nik,
         "history": queries.person_history(person),
         "merged_into": person.merged_into if person.merged_into_id else None,
     })
@@ -154,7 +186,7 @@ class PersonForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def person_edit(request, pk):
     person = _visible_person(request, pk)
-    if not access.can_write(request.user):
+    if not access.can_change_person(request.user, person):
         raise PermissionDenied
     initial = {"name": person.name, "address": person.address, "village": person.village_id, "phone": person.phone,
                "category": person.category, "occupation": person.occupation}
@@ -180,12 +212,30 @@ class ImportForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("List file (CSV or XLSX)"))
     source = forms.ChoiceField(label=gettext_lazy("Source"), choices=Source.choices)
     sheet = forms.CharField(label=gettext_lazy("Sheet (XLSX, optional)"), required=False, max_length=100)
-    sponsor_name = forms.CharField(label=gettext_lazy("Sponsor (for sponsor lists)"), required=False, max_length=200)
+    sponsor = forms.ModelChoiceField(label=gettext_lazy("Sponsor (for sponsor lists)"), required=False, queryset=None)
     decile_scale = forms.ChoiceField(label=gettext_lazy("Decile scale"), required=False,
                                      choices=[("", gettext_lazy("As the source says"))] + DecileScale.choices)
     mapping = forms.FileField(label=gettext_lazy("Column mapping (JSON or CSV, optional)"), required=False)
     dry_run = forms.BooleanField(label=gettext_lazy("Check only (dry run): report without changing the registry"),
                                  required=False)
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the sources and sponsors this user may file (accounts.access).
+        allowed = access.import_sources(user)
+        self.fields["source"].choices = [(v, label) for v, label in Source.choices if v in allowed]
+        self.fields["sponsor"].queryset = access.sponsors_for_lists(user)
+        if access.sponsor_id_of(user):
+            self.fields["sponsor"].initial = user.sponsor_id
+            self.fields["sponsor"].disabled = True
+        elif Source.SPONSOR not in allowed:
+            del self.fields["sponsor"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("source") == Source.SPONSOR and "sponsor" in self.fields and not data.get("sponsor"):
+            self.add_error("sponsor", _("Choose the sponsor whose list this is."))
+        return data
 
 
 def _save_upload(upload, folder: Path) -> Path:
@@ -228,13 +278,9 @@ def _run_in_background(batch, path, options, user):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_new(request):
-    if not access.can_write(request.user):
+    if not access.can_import(request.user):
         raise PermissionDenied
-    form = ImportForm(request.POST or None, request.FILES or None)
-    if access.role_of(request.user) == "csr_officer":
-        form.fields["source"].choices = [(Source.SPONSOR, Source.SPONSOR.label)]
-        form.fields["sponsor_name"].initial = request.user.sponsor_name
-        form.fields["sponsor_name"].disabled = True
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
         if upload.size > settings.KELAMBU_IMPORT_MAX_BYTES:
@@ -255,7 +301,7 @@ def import_new(request):
                 path = _save_upload(upload, folder)
                 options = ImportOptions(
                     source=form.cleaned_data["source"], sheet=form.cleaned_data["sheet"] or None, mapping=mapping,
-                    dry_run=form.cleaned_data["dry_run"], sponsor_name=form.cleaned_data["sponsor_name"] or "",
+                    dry_run=form.cleaned_data["dry_run"], sponsor=form.cleaned_data.get("sponsor"),
                     decile_scale=form.cleaned_data["decile_scale"] or None, file_name=Path(upload.name).name,
                 )
                 try:
@@ -266,10 +312,15 @@ def import_new(request):
                 else:
                     if not created:
                         path.unlink(missing_ok=True)
-                        messages.info(request, _("This file was already imported as batch #%(id)s; nothing changed.")
-                                      % {"id": batch.pk})
-                    else:
-                        _run_in_background(batch, path, options, request.user)
+                        scope = access.batch_scope(request.user)
+                        if ImportBatch.objects.filter(scope, pk=batch.pk).exists():
+                            messages.info(request, _("This file was already imported as batch #%(id)s; nothing "
+                                                     "changed.") % {"id": batch.pk})
+                            return redirect("batch_detail", pk=batch.pk)
+                        # Someone else's import: say so without showing it.
+                        messages.info(request, _("This file was already imported; nothing changed."))
+                        return redirect("batch_list")
+                    _run_in_background(batch, path, options, request.user)
                     return redirect("batch_detail", pk=batch.pk)
     return render(request, "web/import_new.html", {"form": form})
 
@@ -278,7 +329,16 @@ def _visible_batch(request, pk) -> ImportBatch:
     scope = access.batch_scope(request.user)
     if scope is None:
         raise PermissionDenied
-    return get_object_or_404(ImportBatch.objects.filter(scope).select_related("created_by"), pk=pk)
+    return get_object_or_404(ImportBatch.objects.filter(scope).select_related("created_by", "sponsor"), pk=pk)
+
+
+def _with_figures(batches, user) -> list:
+    """Each batch with the counts this user may see (a company's officers: no matching)."""
+    out = []
+    for b in batches:
+        b.figures = queries.batch_figures(b, user)
+        out.append(b)
+    return out
 
 
 @login_required
@@ -286,31 +346,42 @@ def batch_list(request):
     scope = access.batch_scope(request.user)
     if scope is None:
         raise PermissionDenied
-    page = Paginator(ImportBatch.objects.filter(scope).select_related("created_by"), PAGE_SIZE).get_page(
+    # A run whose process died is marked failed here, not left "running" for ever.
+    fail_interrupted()
+    page = Paginator(ImportBatch.objects.filter(scope).select_related("created_by", "sponsor"), PAGE_SIZE).get_page(
         request.GET.get("page"))
-    return render(request, "web/batch_list.html", {"page": page, "can_write": access.can_write(request.user)})
+    page.object_list = _with_figures(page.object_list, request.user)
+    return render(request, "web/batch_list.html", {"page": page, "can_import": access.can_import(request.user)})
 
 
 @login_required
 def batch_detail(request, pk):
     batch = _visible_batch(request, pk)
+    if batch.status in (BatchStatus.PENDING, BatchStatus.RUNNING) and fail_interrupted():
+        batch.refresh_from_db()
     lang = _lang()
+    report = queries.visible_report(batch, request.user)
     issue_rows = [
         {"code": code, "count": count, "severity": catalogue.ISSUES[code].severity,
          "message": catalogue.ISSUES[code].message_id if lang == "id" else catalogue.ISSUES[code].message_en}
-        for code, count in sorted(batch.report.get("issues", {}).items(), key=lambda kv: -kv[1])
+        for code, count in sorted(report.get("issues", {}).items(), key=lambda kv: -kv[1])
         if code in catalogue.ISSUES
     ]
     examples = [
         {**e, "message": e["message_id"] if lang == "id" else e["message_en"]}
-        for e in batch.report.get("examples", [])[:50]
+        for e in report.get("examples", [])[:50]
     ]
+    holds = []
+    if access.reveals_matches(request.user):
+        holds = list(Hold.objects.filter(batch=batch).select_related("record", "decided_by").order_by("record__row")[:200])
     refusal = batch.report.get("refusal")
     if refusal:
         refusal = {"code": refusal["code"], "message": refusal["message_id"] if lang == "id" else refusal["message_en"]}
     return render(request, "web/batch_detail.html", {
         "batch": batch, "issue_rows": issue_rows, "examples": examples, "refusal": refusal,
         "running": batch.status in (BatchStatus.PENDING, BatchStatus.RUNNING),
+        "figures": queries.batch_figures(batch, request.user), "holds": holds,
+        "interrupted": batch.error_code == "INTERRUPTED",
     })
 
 
@@ -328,10 +399,9 @@ def batch_status(request, pk):
 @login_required
 def batch_report(request, pk):
     batch = _visible_batch(request, pk)
-    response = HttpResponse(json.dumps(batch.report, indent=2, ensure_ascii=False, default=str),
-                            content_type="application/json; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="laporan-impor-{batch.pk}.json"'
-    return response
+    audit(request.user, "download.import_report", batch, summary=f"report of batch #{batch.pk} downloaded")
+    return attachment(json.dumps(queries.visible_report(batch, request.user), indent=2, ensure_ascii=False,
+                                 default=str), "application/json; charset=utf-8", f"laporan-impor-{batch.pk}.json")
 
 
 @login_required
@@ -339,14 +409,16 @@ def batch_rejected(request, pk, fmt):
     batch = _visible_batch(request, pk)
     if batch.status != BatchStatus.DONE:
         raise Http404
+    if fmt not in ("csv", "xlsx"):  # the URL admits only these; a second guard costs nothing
+        raise Http404
     frame = rejected_rows(batch)
+    audit(request.user, "download.rejected_rows", batch,
+          summary=f"rejected rows of batch #{batch.pk} downloaded ({fmt}, {frame.height} rows)")
     if fmt == "xlsx":
         body, ctype = to_xlsx_bytes(frame, "Ditolak"), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body, ctype = to_csv_bytes(frame), "text/csv; charset=utf-8"
-    response = HttpResponse(body, content_type=ctype)
-    response["Content-Disposition"] = f'attachment; filename="ditolak-impor-{batch.pk}.{fmt}"'
-    return response
+    return attachment(body, ctype, f"ditolak-impor-{batch.pk}.{fmt}")
 
 
 # --- public figures --------------------------------------------------------------------
@@ -357,3 +429,97 @@ def regions_summary(request):
     rows = queries.people_per_regency()
     return render(request, "web/regions_summary.html", {"rows": rows})
 
+
+
+# --- held rows and proposed corrections (the owning region decides) ----------------------
+
+def _require_decider(user) -> None:
+    if not access.can_decide(user):
+        raise PermissionDenied
+
+
+@login_required
+@require_GET
+def decisions_page(request):
+    """What waits for this region's decision: rows held from other importers' lists and
+    corrections proposed by companies, for people living (or to live) in the region."""
+    _require_decider(request.user)
+    status = request.GET.get("status", DecisionStatus.PENDING)
+    if status not in DecisionStatus.values:
+        status = DecisionStatus.PENDING
+    holds = decisions.holds_for(request.user).filter(status=status).select_related(
+        "record", "batch", "batch__created_by", "batch__sponsor", "person", "decided_by").order_by("batch_id", "record__row")
+    page = Paginator(holds, PAGE_SIZE).get_page(request.GET.get("page"))
+    lang = _lang()
+    rows = []
+    for hold in page.object_list:
+        code = {"other_region": "HELD_OTHER_REGION", "unverified": "HELD_UNVERIFIED",
+                "new_limit": "HELD_NEW_LIMIT"}[hold.reason]
+        issue = catalogue.ISSUES[code]
+        rows.append({"hold": hold, "code": code, "message": issue.message_id if lang == "id" else issue.message_en,
+                     "path": queries.region_path(hold.record.village_id)})
+    batches = (decisions.holds_for(request.user).filter(status=DecisionStatus.PENDING).values(
+        "batch_id", "batch__file_name").annotate(n=Count("id"))
+        .order_by("batch_id"))
+    proposals = decisions.proposals_for(request.user).filter(status=status).select_related(
+        "person", "proposed_by", "proposed_by__sponsor", "decided_by")[:200]
+    return render(request, "web/decisions.html", {
+        "page": page, "rows": rows, "batches": batches, "proposals": proposals, "status": status,
+        "statuses": DecisionStatus.choices, "pending": decisions.pending_counts(request.user),
+        "query": f"status={status}",
+    })
+
+
+@login_required
+@require_POST
+def hold_decide(request, pk):
+    _require_decider(request.user)
+    hold = get_object_or_404(decisions.holds_for(request.user), pk=pk)
+    confirm = request.POST.get("decision") == "confirm"
+    try:
+        decisions.decide_hold(hold, request.user, confirm=confirm, note=request.POST.get("note", "")[:300])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("Row confirmed: it now takes effect.") if confirm
+                         else _("Row declined: nothing changed."))
+    return redirect("decisions")
+
+
+@login_required
+@require_POST
+def batch_holds_decide(request, pk):
+    """Every pending held row of one list at once."""
+    _require_decider(request.user)
+    holds = decisions.holds_for(request.user).filter(batch_id=pk, status=DecisionStatus.PENDING)
+    if not holds.exists():
+        raise Http404
+    confirm = request.POST.get("decision") == "confirm"
+    outcome = decisions.decide_holds(holds, request.user, confirm=confirm, note=request.POST.get("note", "")[:300])
+    messages.success(request, _("%(n)s rows decided.") % {"n": outcome.decided})
+    for error in outcome.errors[:20]:
+        messages.error(request, error)
+    return redirect("decisions")
+
+
+@login_required
+@require_POST
+def proposal_decide(request, pk):
+    _require_decider(request.user)
+    proposal = get_object_or_404(decisions.proposals_for(request.user), pk=pk)
+    accept = request.POST.get("decision") == "accept"
+    try:
+        result = decisions.decide_proposal(proposal, request.user, accept=accept,
+                                           note=request.POST.get("note", "")[:300])
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if result is not None and result.errors:
+            lang = _lang()
+            for codes in result.errors.values():
+                for code in codes:
+                    issue = catalogue.ISSUES[code]
+                    messages.error(request, f"{issue.message_id if lang == 'id' else issue.message_en} [{code}]")
+        else:
+            messages.success(request, _("Correction applied.") if accept else _("Proposal declined."))
+    return redirect("decisions")

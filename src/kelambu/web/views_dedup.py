@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import close_old_connections, connection
 from django.db.models import F, Q
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -474,16 +474,20 @@ def double_funding(request):
     if status in ("confirmed", "suspected"):
         cases = cases.filter(pl.col("status") == status)
     if request.GET.get("format") == "csv":
-        response = HttpResponse(to_csv_bytes(cases.with_columns(pl.all().cast(pl.Utf8))), content_type="text/csv")
-        response["Content-Disposition"] = 'attachment; filename="pendanaan-ganda.csv"'
-        return response
+        from kelambu.audit.services import record as audit
+        from kelambu.web.views import attachment
+
+        audit(request.user, "download.double_funding", summary=f"double-funding cases downloaded ({cases.height})",
+              object_type="report", object_id="double_funding")
+        return attachment(to_csv_bytes(cases.with_columns(pl.all().cast(pl.Utf8))), "text/csv; charset=utf-8",
+                          "pendanaan-ganda.csv")
     names = dict(Person.objects.filter(pk__in=visible).values_list("pk", "name"))
-    batches = {b.pk: b for b in ImportBatch.objects.filter(
+    batches = {b.pk: b for b in ImportBatch.objects.select_related("sponsor").filter(
         pk__in=set(cases["batch_id"].to_list()) | set(cases["other_batch_id"].to_list()))}
 
     def funder(batch) -> str:
         # A sponsor by its name; a village roster and other lists by their kind.
-        return (batch.sponsor_name or batch.get_source_display()) if batch else ""
+        return ((batch.sponsor.name if batch.sponsor_id else "") or batch.get_source_display()) if batch else ""
 
     rows = [{**row, "name": names.get(row["person_id"], ""), "other_name": names.get(row["other_person_id"], ""),
              "batch": batches.get(row["batch_id"]), "other_batch": batches.get(row["other_batch_id"]),

@@ -21,17 +21,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import close_old_connections, connection
 from django.db.models import Count, Q
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import number_format
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kelambu.accounts import access
 from kelambu.accounts.models import Role
+from kelambu.audit.services import record as audit
 from kelambu.lib import vocab
 from kelambu.lib.contributions import RuleError, minimum_basis
 from kelambu.lib.export import to_csv_bytes, to_xlsx_bytes
@@ -41,6 +42,7 @@ from kelambu.programs.models import (
     LIVE_STATUSES,
     AllocationRun,
     EndReason,
+    EnvelopeStatus,
     Membership,
     MembershipStatus,
     Outcome,
@@ -51,8 +53,9 @@ from kelambu.programs.models import (
     SponsorKind,
 )
 from kelambu.regions.models import Region
-from kelambu.registry.models import DecileScale, prefix_range
+from kelambu.registry.models import DecileScale
 from kelambu.rules.services import lowest_income_basis, rulebook
+from kelambu.web.views import attachment
 
 PAGE_SIZE = 50
 PROVINCE = "16"
@@ -112,48 +115,41 @@ def _error_text(exc: Exception) -> str:
 
 # --- who sees what ---------------------------------------------------------------------
 
-def programs_visible_to(user):
-    """Admins: all; regency operators and BPJS officers: the programs of their region; CSR
-    officers: the programs their company funds; anyone else: none."""
-    role = access.role_of(user)
-    if role == Role.ADMIN:
-        return Program.objects.all()
-    if role in (Role.REGENCY_OPERATOR, Role.BPJS_OFFICER) and user.region_id:
-        return Program.objects.filter(prefix_range("region", user.region_id))
-    if role == Role.CSR_OFFICER and user.sponsor_name:
-        return Program.objects.filter(pk__in=ProgramSponsor.objects.filter(
-            sponsor__name=user.sponsor_name).values("program_id"))
-    return Program.objects.none()
-
-
-def can_see_programs(user) -> bool:
-    role = access.role_of(user)
-    if role == Role.ADMIN:
-        return True
-    if role in (Role.REGENCY_OPERATOR, Role.BPJS_OFFICER):
-        return bool(user.region_id)
-    return role == Role.CSR_OFFICER and bool(user.sponsor_name)
+# Who sees and manages what is decided in accounts.access; these names keep the views short.
+programs_visible_to = access.programs_visible_to
+can_see_programs = access.can_see_programs
 
 
 def can_manage(user, program: Program | None = None) -> bool:
-    if isinstance(user, str) or not getattr(user, "is_authenticated", False):
-        return False
-    try:
-        services.check_can_manage(user, program)
-    except PermissionDenied:
-        return False
-    return True
-
-
-def _own_sponsor(user) -> str | None:
-    """A CSR officer sees only their company's people; None: no such narrowing."""
-    return user.sponsor_name if access.role_of(user) == Role.CSR_OFFICER else None
+    return access.can_manage_program(user, program)
 
 
 def _visible_program(request, pk) -> Program:
     if not can_see_programs(request.user):
         raise PermissionDenied
     return get_object_or_404(programs_visible_to(request.user).select_related("region"), pk=pk)
+
+
+def _search_people(request, rows, q: str, where: str):
+    """Memberships or outcomes whose person matches `q`: a whole NIK (audited, and limited
+    per hour for roles that see NIKs masked) or words of the name; part of a NIK finds
+    nothing, so a masked NIK cannot be rebuilt digit by digit."""
+    from kelambu.registry.queries import whole_nik
+
+    nik = whole_nik(q)
+    if nik:
+        try:
+            access.record_nik_lookup(request.user, nik, where)
+        except access.LookupLimited:
+            raise PermissionDenied(_("Too many searches by NIK in the last hour; try again later.")) from None
+        return rows.filter(person__nik=nik)
+    if q.replace(" ", "").isdigit():
+        return rows.none()
+    from kelambu.lib.names import normalize_name
+
+    for word in normalize_name(q).split():
+        rows = rows.filter(person__name_norm__contains=word)
+    return rows
 
 
 def _managed_program(request, pk) -> Program:
@@ -357,6 +353,12 @@ class ProgramForm(forms.Form):
         self.fields["occupations"].choices = [(c, vocab.occupation_label(c, lang)) for c in vocab.OCCUPATIONS]
         self.fields["sponsor"].choices = [("", "-")] + [
             (str(s.pk), f"{s.name} ({s.get_kind_display()})") for s in Sponsor.objects.order_by("name")]
+        self.user = user
+        if access.role_of(user) != Role.ADMIN:
+            # A company or donor is added by an administrator, with its officers; an operator
+            # names only a government sponsor of its own regency.
+            self.fields["sponsor_kind"].choices = [("", "-")] + [
+                (k, label) for k, label in SponsorKind.choices if k in access.GOVERNMENT_SPONSOR_KINDS]
         self.fields["year"].initial = timezone.now().year
         self.quota_list: list[dict] = []
 
@@ -417,6 +419,10 @@ class ProgramForm(forms.Form):
                 self.add_error("sponsor_kind", _("Say what kind of sponsor it is."))
             if Sponsor.objects.filter(name__iexact=new).exists():
                 self.add_error("new_sponsor", _("This sponsor exists already; choose it from the list."))
+            elif data.get("sponsor_kind") and not access.can_create_sponsor(self.user, data["sponsor_kind"],
+                                                                           data.get("region")):
+                self.add_error("sponsor_kind", _("Only an administrator adds a company or donor as a sponsor; "
+                                                 "choose an existing sponsor."))
         year = data.get("year")
         if start and end and year and not (start.year <= year <= end.year):
             self.add_error("year", _("The budget year must be a year the program covers (%(a)s-%(b)s).")
@@ -495,7 +501,9 @@ def _detail_context(request, program: Program) -> dict:
     running = program.allocations.filter(status="running", created_at__gte=timezone.now() - timedelta(hours=2))
     return {
         "program": program, "funders": funders, "envelopes": envelopes, "envelope_error": envelope_error,
-        "outside_years": [f for f in funders if f.pk not in in_envelopes],
+        "outside_years": [f for f in funders if f.pk not in in_envelopes and f.status == EnvelopeStatus.ACCEPTED],
+        # Envelopes its sponsor has not accepted: shown, never allocated.
+        "waiting": [f for f in funders if f.status != EnvelopeStatus.ACCEPTED],
         "months": len(services.months_of(program)),
         "categories": [vocab.category_label(c, lang) for c in program.categories or []],
         "occupations": [vocab.occupation_label(c, lang) for c in program.occupations or []],
@@ -629,9 +637,9 @@ def program_export(request, pk):
         ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
         body, ctype = to_csv_bytes(frame), "text/csv; charset=utf-8"
-    response = HttpResponse(body, content_type=ctype)
-    response["Content-Disposition"] = f'attachment; filename="bpjs-program-{program.pk}-{stamp}.{fmt}"'
-    return response
+    audit(request.user, "download.bpjs_export", program,
+          summary=f"BPJS exchange file of {program.name} downloaded ({frame.height} rows)")
+    return attachment(body, ctype, f"bpjs-program-{program.pk}-{stamp}.{fmt}")
 
 
 class AnswerForm(forms.Form):
@@ -686,9 +694,8 @@ def membership_list(request, pk):
     program = _visible_program(request, pk)
     members = Membership.objects.filter(program=program).select_related("person", "sponsor").order_by(
         "person__name_norm", "pk")
-    own = _own_sponsor(request.user)
-    if own:
-        members = members.filter(sponsor__name=own)
+    members = members.filter(access.member_scope(request.user))
+    own = access.sponsor_id_of(request.user)
     status = request.GET.get("status", "")
     if status == "live":
         members = members.filter(status__in=LIVE_STATUSES)
@@ -696,8 +703,7 @@ def membership_list(request, pk):
         members = members.filter(status=status)
     q = request.GET.get("q", "").strip()
     if q:
-        members = members.filter(person__nik=q) if q.isdigit() else members.filter(
-            person__name_norm__icontains=" ".join(q.lower().split()))
+        members = _search_people(request, members, q, "program members")
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
     show_nik = access.can_see_nik(request.user)
     manage = can_manage(request.user, program)
@@ -708,8 +714,10 @@ def membership_list(request, pk):
     return render(request, "web/programs/members.html", {
         "program": program, "page": page, "rows": rows, "status": status, "q": q,
         "statuses": MembershipStatus.choices, "end_reasons": EndReason.choices, "can_manage": manage,
-        # A CSR officer sees the people its lists named, not every person it funds: no links.
-        "can_link": access.can_see_people(request.user) and not own, "query": query.urlencode(),
+        # A company sees whom it pays for by name and masked NIK only: no registry links, no
+        # KPJ; it may propose corrections (accounts.access.can_see_member_details).
+        "can_link": access.can_see_people(request.user), "details": access.can_see_member_details(request.user),
+        "can_propose": bool(own), "query": query.urlencode(),
         "today": timezone.localdate(), "next": request.get_full_path(),
     })
 
@@ -744,9 +752,7 @@ def run_outcomes(request, pk, run_id):
     program = _visible_program(request, pk)
     run = _labelled(get_object_or_404(AllocationRun.objects.select_related("created_by"), pk=run_id, program=program))
     outcomes = Outcome.objects.filter(run=run).select_related("person", "sponsor")
-    own = _own_sponsor(request.user)
-    if own:
-        outcomes = outcomes.filter(sponsor__name=own)
+    outcomes = outcomes.filter(access.member_scope(request.user))
     result = request.GET.get("result", "")
     if result in RESULTS:
         outcomes = outcomes.filter(result=result)
@@ -755,8 +761,7 @@ def run_outcomes(request, pk, run_id):
         outcomes = outcomes.filter(reason=reason)
     q = request.GET.get("q", "").strip()
     if q:
-        outcomes = outcomes.filter(person__nik=q) if q.isdigit() else outcomes.filter(
-            person__name_norm__icontains=" ".join(q.lower().split()))
+        outcomes = _search_people(request, outcomes, q, "allocation outcomes")
     outcomes = outcomes.order_by("result", "reason", "person__decile", "person__name_norm", "pk")
     page = Paginator(outcomes, PAGE_SIZE).get_page(request.GET.get("page"))
     sponsors = {str(s.pk): s.name for s in Sponsor.objects.filter(programs__program=program)}
@@ -778,5 +783,73 @@ def run_outcomes(request, pk, run_id):
         "program": program, "run": run, "report": report, "page": page, "rows": rows,
         "results": list(RESULTS.items()), "reasons": [(c, REASON_LABELS.get(c, c)) for c in codes],
         "result": result, "reason": reason, "q": q, "query": query.urlencode(),
-        "can_link": access.can_see_people(request.user) and not own,
+        "can_link": access.can_see_people(request.user), "details": access.can_see_member_details(request.user),
+    })
+
+
+# --- a sponsor's answers to funding requests ---------------------------------------------
+
+@login_required
+@require_GET
+def funding_requests(request):
+    """The programs that ask this sponsor (a company's officers) to put money in: accepted,
+    declined or waiting, with the budget and months asked."""
+    if not access.can_answer_funding(request.user):
+        raise PermissionDenied
+    requests = access.envelope_requests(request.user)
+    rows = requests.select_related("program", "program__region", "sponsor", "requested_by", "decided_by").order_by(
+        "status", "-pk")
+    return render(request, "web/programs/requests.html", {
+        "rows": rows, "waiting": rows.filter(status=EnvelopeStatus.PROPOSED).count()})
+
+
+@login_required
+@require_POST
+def funding_decide(request, pk):
+    envelope = get_object_or_404(access.envelope_requests(request.user), pk=pk)
+    accept = request.POST.get("decision") == "accept"
+    try:
+        services.decide_envelope(envelope, request.user, accept=accept, note=request.POST.get("note", "")[:300])
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("Funding accepted: the program may now allocate it.") if accept
+                         else _("Funding declined: none of it will be allocated."))
+    return redirect("funding_requests")
+
+
+# --- a company proposes a correction of a member it pays for ------------------------------
+
+class ProposalForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Corrected name"), required=False, max_length=255)
+    address = forms.CharField(label=gettext_lazy("Corrected address"), required=False, max_length=500,
+                              widget=forms.Textarea(attrs={"rows": 2}))
+    phone = forms.CharField(label=gettext_lazy("Corrected phone"), required=False, max_length=20)
+    reason = forms.CharField(label=gettext_lazy("Why (what you know and how)"), max_length=300)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def membership_propose(request, pk, member_id):
+    program = _visible_program(request, pk)
+    member = get_object_or_404(Membership.objects.filter(access.member_scope(request.user)).select_related("person"),
+                               pk=member_id, program=program)
+    if not access.can_propose(request.user, member.person):
+        raise PermissionDenied
+    form = ProposalForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        from kelambu.registry.decisions import propose_correction
+
+        data = form.cleaned_data
+        try:
+            propose_correction(member.person, request.user, {k: data[k] for k in ("name", "address", "phone")},
+                               data["reason"])
+        except ValidationError as exc:
+            form.add_error(None, " ".join(exc.messages))
+        else:
+            messages.success(request, _("Correction proposed: the regency will decide it."))
+            return redirect("program_members", pk=program.pk)
+    nik = member.person.nik
+    return render(request, "web/programs/propose.html", {
+        "program": program, "member": member, "form": form, "nik": mask_nik(nik) if nik else "",
     })

@@ -23,7 +23,10 @@ def _list(tmp_path: Path, name: str, rows: list[tuple], sponsor: str, months: st
         w = csv.writer(f)
         w.writerow(["ID", "NIK", "Nama", "JK", "Tanggal Lahir", "Kode Desa"])
         w.writerows(rows)
-    options = ImportOptions(source=source, sponsor_name=sponsor if source == "sponsor" else "",
+    from kelambu.programs.models import Sponsor
+
+    entity = Sponsor.objects.get_or_create(name=sponsor, defaults={"kind": "csr"})[0] if source == "sponsor" else None
+    options = ImportOptions(source=source, sponsor=entity,
                             funded_months=parse_months(months) if months else None)
     batch, _ = import_list(path, options, "test")
     assert batch.status == "done", batch.report
@@ -103,7 +106,13 @@ def test_cli_reports_double_funding(tmp_path):
     data = json.loads(report.read_text())
     assert data["double_funding"] == {"confirmed": 1, "suspected": 0}
     assert {"records", "pairs_scored", "clusters", "auto_merged", "for_review"} <= set(data)
-    assert out.read_text().startswith("status,person_id")
+    assert out.read_bytes().startswith(b'\xef\xbb\xbf"status","person_id"')
+    # Files of personal data written by the command are in the audit trail, like downloads.
+    from kelambu.audit.models import Event
+
+    written = {e.action: e.data["path"] for e in Event.objects.filter(action__in=[
+        "download.double_funding", "download.clusters"])}
+    assert written == {"download.double_funding": str(out), "download.clusters": str(tmp_path / "c.csv")}
     with pytest.raises(CommandError, match="unknown region"):
         call_command("dedup", "--region", "99.99")
 

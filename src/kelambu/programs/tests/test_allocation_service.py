@@ -45,7 +45,8 @@ def program(name="PAKE", budget_people=3, start=date(2026, 10, 1), end=date(2026
                                                                                        "region_id": "16.06"})
     rules = {"decile_scale": "p3ke", "decile_min": 1, "decile_max": 3, "age_min": 15, "age_max": 65, **kw}
     p = Program.objects.create(name=name, region_id="16.06", start_month=start, end_month=end, **rules)
-    ProgramSponsor.objects.create(program=p, sponsor=sponsor, year=start.year, budget=budget_people * COST_APBD_Q4)
+    ProgramSponsor.objects.create(program=p, sponsor=sponsor, year=start.year, budget=budget_people * COST_APBD_Q4,
+                                  status="accepted")
     return p
 
 

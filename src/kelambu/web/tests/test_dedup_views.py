@@ -307,7 +307,10 @@ def test_double_funding_page(client, personas, tmp_path):
             w = _csv.writer(f)
             w.writerow(["ID", "NIK", "Nama", "JK", "Tanggal Lahir", "Kode Desa"])
             w.writerows(rows)
-        import_list(path, ImportOptions(source="sponsor", sponsor_name=sponsor,
+        from kelambu.programs.models import Sponsor
+
+        entity, _ = Sponsor.objects.get_or_create(name=sponsor, defaults={"kind": "csr"})
+        import_list(path, ImportOptions(source="sponsor", sponsor=entity,
                                         funded_months=parse_months("2026-01:2026-12")), "test")
 
     siti = ("A1", "1606014501900001", "Siti Aminah", "P", "05-01-1990", "16.06.01.2001")

@@ -15,10 +15,10 @@ def test_demo_prepares_users_and_lists_and_is_idempotent(db, settings, tmp_path,
     assert "kelambu-demo" in out and "dinsos.muba" in out
     users = get_user_model().objects
     assert users.get(username="dinsos.muba").region_id == "16.06"
-    assert users.get(username="csr.mms").sponsor_name == "PT MMS"
+    assert users.get(username="csr.mms").sponsor.name == "PT MMS"
     assert users.get(username="desa.sekayu").region_id.startswith("16.06.01.2")
     batches = ImportBatch.objects.filter(status="done")
-    assert batches.count() == 6 and batches.filter(source="sponsor", sponsor_name="PT MMS").exists()
+    assert batches.count() == 6 and batches.filter(source="sponsor", sponsor__name="PT MMS").exists()
     people = Person.objects.count()
     assert people > 200
     assert Event.objects.filter(action="import.done").count() == 6

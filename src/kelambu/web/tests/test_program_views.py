@@ -37,8 +37,8 @@ def other_regency(personas):
     """A Muara Enim program, funded by the CSR officer's company."""
     p = Program.objects.create(name="Desa Muara Enim", region_id="16.03", start_month=date(2026, 10, 1),
                                end_month=date(2026, 12, 1))
-    company = Sponsor.objects.create(name="PT MMS", kind="csr")
-    ProgramSponsor.objects.create(program=p, sponsor=company, year=2026, budget=1_000_000)
+    company = personas["csr"].sponsor
+    ProgramSponsor.objects.create(program=p, sponsor=company, year=2026, budget=1_000_000, status="accepted")
     return p
 
 
@@ -91,7 +91,7 @@ def _form(**over):
     data = {"name": "Program Baru", "region": "16.06", "status": "active", "start_month": "2026-10",
             "end_month": "2026-12", "income_basis": "1000000", "decile_scale": "p3ke", "decile_min": "1",
             "decile_max": "3", "age_min": "15", "age_max": "65", "categories": ["informal"],
-            "quotas": "desil 1 = 12451\ndesil 2 = 24.119", "new_sponsor": "Baznas Muba", "sponsor_kind": "donor",
+            "quotas": "desil 1 = 12451\ndesil 2 = 24.119", "new_sponsor": "Pemkab Muba (Bappeda)", "sponsor_kind": "apbd",
             "budget": "5000000", "year": "2026"}
     data.update(over)
     return data
@@ -109,7 +109,9 @@ def test_create_program_through_the_form(client, personas):
                         {"field": "decile", "value": "2", "limit": 24119}]
     assert p.categories == ["informal"] and p.created_by == personas["muba"]
     funder = p.funders.get()
-    assert funder.sponsor.name == "Baznas Muba" and funder.budget == 5_000_000 and funder.year == 2026
+    assert funder.sponsor.name == "Pemkab Muba (Bappeda)" and funder.budget == 5_000_000 and funder.year == 2026
+    # The regency's own budget: committed by its operator, so accepted at once, by them.
+    assert (funder.status, funder.decided_by) == ("accepted", personas["muba"])
     # The page shows the head count the budget buys.
     assert response.context["envelopes"][0].capacity > 0
 
@@ -129,7 +131,7 @@ def test_invalid_program_saves_nothing(client, personas, over, field):
     response = client.post(reverse("program_list"), _form(**over))
     assert response.status_code == 200
     assert field in response.context["form"].errors, response.context["form"].errors
-    assert not Program.objects.exists() and not Sponsor.objects.exists()
+    assert not Program.objects.exists() and not Sponsor.objects.exclude(name="PT MMS").exists()
     assert "Program tidak disimpan" in response.content.decode()
 
 
@@ -248,7 +250,7 @@ def test_export_is_xlsx_and_marks_submitted(client, allocated):
     again = client.post(reverse("program_export", args=[allocated.pk]), {"format": "csv"}, follow=True)
     assert "Tidak ada kepesertaan" in _messages(again)
     csv_again = client.post(reverse("program_export", args=[allocated.pk]), {"format": "csv", "again": "1"})
-    assert csv_again.content.startswith(b"\xef\xbb\xbfID Kelambu")
+    assert csv_again.content.startswith(b'\xef\xbb\xbf"ID Kelambu"')
 
 
 def _answer(rows) -> SimpleUploadedFile:

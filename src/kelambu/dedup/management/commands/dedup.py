@@ -11,8 +11,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kelambu.accounts.cli import command_actor
+from kelambu.audit.services import record as audit
 from kelambu.dedup import funding, services
 from kelambu.dedup.engine import MatchSettings
+from kelambu.lib.export import write_csv
 from kelambu.regions.models import Region
 
 STEPS = {"read": "membaca / reading", "score": "menilai pasangan / scoring pairs",
@@ -95,10 +97,16 @@ class Command(BaseCommand):
         console.print(f"Pendanaan ganda / double funding: {report['double_funding']['confirmed']:,} pasti / confirmed, "
                       f"{report['double_funding']['suspected']:,} dugaan / suspected")
         if opts["double_funding"]:
-            cases.write_csv(opts["double_funding"])
+            write_csv(cases, opts["double_funding"])
+            audit(actor, "download.double_funding", object_type="report", object_id="double_funding",
+                  data={"path": str(opts["double_funding"])},
+                  summary=f"double-funding cases written to {opts['double_funding']} ({cases.height})")
         if opts["report"]:
             opts["report"].write_text(json.dumps(report, indent=2, ensure_ascii=False))
         if opts["export_clusters"]:
             rows = services.export_clusters(opts["export_clusters"], region)
+            audit(actor, "download.clusters", object_type="report", object_id="clusters",
+                  data={"path": str(opts["export_clusters"])},
+                  summary=f"clusters of {region or 'every region'} written to {opts['export_clusters']} ({rows} records)")
             console.print(f"{rows:,} rekaman / records -> {opts['export_clusters']}")
 

@@ -14,8 +14,9 @@ from kelambu.lib import issues as catalogue
 from kelambu.lib.export import to_csv_bytes, to_xlsx_bytes
 from kelambu.registry.exports import rejected_rows
 from kelambu.registry.models import BatchStatus, DecileScale, Source
+from kelambu.registry.queries import visible_report
 from kelambu.registry.reader import ImportRefused, load_mapping
-from kelambu.registry.services import ImportOptions, import_list, parse_months
+from kelambu.registry.services import ImportOptions, fail_interrupted, import_list, parse_months
 
 
 class Command(BaseCommand):
@@ -29,7 +30,8 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="validate and report without writing people")
         parser.add_argument("--report", type=Path, help="write the report as JSON here")
         parser.add_argument("--rejected", type=Path, help="write the rejected rows here (.csv or .xlsx)")
-        parser.add_argument("--sponsor", default="", help="the sponsor's name, for --source sponsor")
+        parser.add_argument("--sponsor", default="", help="the sponsor's exact name, for --source sponsor "
+                                                          "(a sponsor an administrator has added)")
         parser.add_argument("--months", help="months the list's people are paid for: YYYY-MM or YYYY-MM:YYYY-MM "
                                                "(sponsor and village lists; read by the double-funding report)")
         parser.add_argument("--decile-scale", choices=DecileScale.values, help="override the source's decile scale")
@@ -41,6 +43,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"File not found / berkas tidak ada: {path}")
         actor = command_actor(opts["user"])
+        fail_interrupted()  # an import whose process died before is marked failed, not left running
         try:
             mapping = load_mapping(opts["mapping"]) if opts["mapping"] else None
         except ImportRefused as refusal:
@@ -51,7 +54,7 @@ class Command(BaseCommand):
             raise CommandError(f"--months: {exc}") from None
         options = ImportOptions(
             source=opts["source"], sheet=opts["sheet"], mapping=mapping, dry_run=opts["dry_run"],
-            sponsor_name=opts["sponsor"], decile_scale=opts["decile_scale"], file_name=path.name,
+            sponsor=opts["sponsor"] or None, decile_scale=opts["decile_scale"], file_name=path.name,
             funded_months=months,
         )
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -65,7 +68,8 @@ class Command(BaseCommand):
                 batch, ran = import_list(path, options, actor, progress)
             except (PermissionDenied, ValueError) as exc:
                 raise CommandError(str(exc)) from None
-        report = batch.report
+        # What the importer may learn of the list (a company: nothing of who matched).
+        report = visible_report(batch, actor) if not isinstance(actor, str) else batch.report
         if not ran:
             console.print(f"Berkas ini sudah diimpor sebagai batch #{batch.pk}; tidak ada yang berubah. / "
                           f"This file was already imported as batch #{batch.pk}; nothing changed.")
@@ -78,7 +82,11 @@ class Command(BaseCommand):
         if ran:
             self._print(console, report)
         if opts["rejected"]:
+            from kelambu.audit.services import record as audit
+
             frame = rejected_rows(batch)
+            audit(actor, "download.rejected_rows", batch,
+                  summary=f"rejected rows of batch #{batch.pk} written to {opts['rejected']} ({frame.height} rows)")
             data = to_xlsx_bytes(frame, "Ditolak") if opts["rejected"].suffix.lower() == ".xlsx" else to_csv_bytes(frame)
             opts["rejected"].write_bytes(data)
             console.print(f"{frame.height} baris ditolak / rejected rows -> {opts['rejected']}")
@@ -90,8 +98,11 @@ class Command(BaseCommand):
         table.add_column("", justify="right")
         for key, label in [("rows", "Baris / rows"), ("accepted", "Diterima / accepted"),
                            ("rejected", "Ditolak / rejected"), ("warnings", "Dengan peringatan / with warnings"),
-                           ("people_new", "Orang baru / new people"), ("people_updated", "Diperbarui / updated")]:
-            table.add_row(label, f"{report.get(key, 0):,}")
+                           ("held", "Ditahan untuk konfirmasi / held for confirmation"),
+                           ("people_new", "Orang baru / new people"), ("people_updated", "Diperbarui / updated"),
+                           ("people_linked", "Ditautkan, tidak diubah / linked, not changed")]:
+            if key in report:  # a company's report leaves out who matched
+                table.add_row(label, f"{report[key]:,}")
         console.print(table)
         if report["issues"]:
             issues = Table(title="Masalah per kode / issues per code")

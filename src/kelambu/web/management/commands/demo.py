@@ -9,7 +9,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from kelambu.accounts.models import Role
@@ -43,7 +43,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         call_command("setup", stdout=self.stdout)
-        users = self._users()
+        self._check_database()
+        from kelambu.programs.seed import company_sponsors
+
+        sponsors = company_sponsors()
+        users = self._users(sponsors)
         folder = Path(settings.DATA_DIR) / "demo"
         folder.mkdir(parents=True, exist_ok=True)
         for name, source, regencies, people, seed, sponsor, months in DEMO_LISTS:
@@ -53,23 +57,27 @@ class Command(BaseCommand):
                 result = generate(count, seed, regencies=regencies, source=source, duplicates=0.02, errors=0.01)
                 write(result, path, folder / (path.stem + ".truth.csv"))
                 path.with_suffix(".size").write_text(str(count))
-            options = ImportOptions(source=source, sponsor_name=sponsor, file_name=name,
+            options = ImportOptions(source=source, sponsor=sponsors.get(sponsor), file_name=name,
                                     funded_months=parse_months(months) if months else None)
             batch, ran = import_list(path, options, "demo")
             state = "imported" if ran else "already imported"
             self.stdout.write(f"{name}: {state} as batch #{batch.pk} ({batch.accepted:,} accepted, {batch.rejected:,} rejected)")
-        self._second_sponsor(folder)
+        self._second_sponsor(folder, sponsors["PT Sawit Lestari"])
         self._dedup()
         self._programs()
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, scope in users:
             self.stdout.write(f"  {username:<18} {role:<28} {scope}")
+        from kelambu.registry.services import fail_interrupted
+
+        # An import the previous server was running when it stopped is marked failed now.
+        fail_interrupted()
         if not opts["no_serve"]:
             self.stdout.write(f"\nKelambu: http://{opts['addr']}/")
             call_command("runserver", opts["addr"], use_reloader=False, insecure=True)
 
-    def _second_sponsor(self, folder: Path):
+    def _second_sponsor(self, folder: Path, sponsor):
         """Another Musi Rawas Utara company whose list names 40 workers PT MMS already pays
         for, from July: the double-funding report has something real to show."""
         import polars as pl
@@ -82,7 +90,7 @@ class Command(BaseCommand):
             mms = generate(count, 16131, regencies=("16.13",), source="sponsor", duplicates=0.02, errors=0.01).records
             own = generate(160, 16132, regencies=("16.13",), source="sponsor").records
             pl.concat([mms.head(40).select(own.columns), own]).write_csv(path)
-        options = ImportOptions(source="sponsor", sponsor_name="PT Sawit Lestari", file_name=name,
+        options = ImportOptions(source="sponsor", sponsor=sponsor, file_name=name,
                                 funded_months=parse_months("2026-07:2026-12"))
         batch, ran = import_list(path, options, "demo")
         self.stdout.write(f"{name}: {'imported' if ran else 'already imported'} as batch #{batch.pk}")
@@ -123,8 +131,26 @@ class Command(BaseCommand):
                           f"{run.for_review:,} pairs for review, {run.nik_conflicts:,} NIK conflicts "
                           f"({run.report['seconds']['total']} s)")
 
+    def _check_database(self):
+        """The demo's accounts have a published password: it refuses a database holding any
+        account it did not make itself (a real installation), rather than add them there."""
+        from kelambu.audit.models import Event
+
+        User = get_user_model()
+        made = {int(i) for i in Event.objects.filter(action="user.create", actor_name="demo", actor=None)
+                .values_list("object_id", flat=True) if i.isdigit()}
+        others = list(User.objects.exclude(pk__in=made).order_by("username").values_list("username", flat=True)[:5])
+        if others:
+            raise CommandError(
+                "Basis data ini sudah berisi akun yang tidak dibuat oleh demo ("
+                + ", ".join(others) + "); demo dengan kata sandi umum hanya berjalan pada basis data kosong atau "
+                "basis data demo. Pakai KELAMBU_DATA_DIR baru, atau `kelambu setup` untuk instalasi sungguhan.\n"
+                "This database already has accounts the demo did not make (" + ", ".join(others) + "); the demo, "
+                "with its published password, runs only on an empty database or one it made. Use a new "
+                "KELAMBU_DATA_DIR, or `kelambu setup` for a real installation.")
+
     @transaction.atomic
-    def _users(self):
+    def _users(self, sponsors):
         User = get_user_model()
         village = Region.objects.filter(code__startswith="16.06.01.2", level=4).order_by("code").first()
         specs = [
@@ -132,20 +158,20 @@ class Command(BaseCommand):
             ("dinsos.muba", Role.REGENCY_OPERATOR, "16.06", "", "Dinsos Musi Banyuasin"),
             ("dpmd.muaraenim", Role.REGENCY_OPERATOR, "16.03", "", "DPMD Muara Enim"),
             ("desa.sekayu", Role.VILLAGE_OPERATOR, village.code if village else None, "", "Pemerintah desa"),
-            ("csr.mms", Role.CSR_OFFICER, None, "PT MMS", "PT MMS"),
+            ("csr.mms", Role.CSR_OFFICER, None, sponsors["PT MMS"], "PT MMS"),
             ("bpjs.sumsel", Role.BPJS_OFFICER, "16", "", "BPJS Ketenagakerjaan Kanwil Sumbagsel"),
             ("publik", Role.PUBLIC, None, "", ""),
         ]
         listed = []
         for username, role, region, sponsor, office in specs:
             user, created = User.objects.get_or_create(username=username, defaults={
-                "role": role, "region_id": region, "sponsor_name": sponsor, "office": office,
+                "role": role, "region_id": region, "sponsor": sponsor or None, "office": office,
                 "is_staff": role == Role.ADMIN, "is_superuser": role == Role.ADMIN,
             })
             if created:
                 user.set_password(DEMO_PASSWORD)
                 user.save()
                 audit("demo", "user.create", user, summary=f"demo user {username} ({role})")
-            scope = region or sponsor or ("all" if role == Role.ADMIN else "aggregates only")
+            scope = region or (sponsor.name if sponsor else "") or ("all" if role == Role.ADMIN else "aggregates only")
             listed.append((username, Role(role).label, scope))
         return listed
