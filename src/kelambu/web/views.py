@@ -76,7 +76,7 @@ def home(request):
     """Aggregates anyone may see; people figures only within the user's scope."""
     totals = queries.registry_totals()
     context = {"totals": totals, "can_see_people": access.can_see_people(request.user),
-               "can_import": access.can_import(request.user)}
+               "can_import": access.can_import(request.user), "company": bool(access.sponsor_id_of(request.user))}
     if access.can_see_people(request.user):
         visible = Person.objects.visible_to(request.user).active()
         context["visible_count"] = visible.count()

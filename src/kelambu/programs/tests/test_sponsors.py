@@ -126,3 +126,12 @@ def test_a_regencys_budget_asked_by_another_regency_is_answered_by_its_operator(
     envelope.refresh_from_db()
     assert (envelope.status, envelope.decided_by, envelope.decision_note) == (
         "declined", personas["muaraenim"], "anggaran habis")
+
+
+def test_the_home_page_speaks_to_a_company_or_to_a_regency(client, personas):
+    client.force_login(personas["csr"])
+    page = client.get(reverse("home")).content.decode()
+    assert "program yang meminta perusahaan Anda mendanainya" in page
+    client.force_login(personas["muba"])
+    page = client.get(reverse("home")).content.decode()
+    assert "perusahaan Anda" not in page and "APBD atau APBDes kabupaten Anda" in page

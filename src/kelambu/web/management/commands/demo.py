@@ -63,8 +63,10 @@ class Command(BaseCommand):
             state = "imported" if ran else "already imported"
             self.stdout.write(f"{name}: {state} as batch #{batch.pk} ({batch.accepted:,} accepted, {batch.rejected:,} rejected)")
         self._second_sponsor(folder, sponsors["PT Sawit Lestari"])
+        self._movers(folder)
         self._dedup()
         self._programs()
+        self._funding_request(sponsors["PT MMS"])
         self.stdout.write("")
         self.stdout.write(f"Demo logins (password for all: {DEMO_PASSWORD}):")
         for username, role, scope in users:
@@ -94,6 +96,41 @@ class Command(BaseCommand):
                                 funded_months=parse_months("2026-07:2026-12"))
         batch, ran = import_list(path, options, "demo")
         self.stdout.write(f"{name}: {'imported' if ran else 'already imported'} as batch #{batch.pk}")
+
+    def _movers(self, folder: Path):
+        """The Muba operator's list of three people who moved to Sekayu from Muara Enim: the
+        rows change nothing and wait on Muara Enim's "Perlu konfirmasi" page."""
+        from django.contrib.auth import get_user_model
+
+        from kelambu.registry.models import Person, prefix_range
+
+        name = "pindahan-sekayu.csv"
+        path = folder / name
+        if not path.exists():
+            movers = Person.objects.filter(prefix_range("village_id", "16.03"), nik__isnull=False,
+                                           birth_date__isnull=False, merged_into__isnull=True).order_by("pk")[:3]
+            lines = ["NIK,Nama,JK,Tanggal Lahir,Kode Desa"] + [
+                f"{p.nik},{p.name},{p.sex},{p.birth_date:%d-%m-%Y},16.06.01.2001" for p in movers]
+            path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        operator = get_user_model().objects.get(username="dinsos.muba")
+        batch, ran = import_list(path, ImportOptions(source="village", file_name=name), operator)
+        self.stdout.write(f"{name}: {'imported' if ran else 'already imported'} as batch #{batch.pk} "
+                          f"({batch.held:,} held for Muara Enim to confirm)")
+
+    def _funding_request(self, company):
+        """Musi Banyuasin asks PT MMS to co-fund PAKE KELAMBU: the request waits on the
+        company's "Permintaan pendanaan" page."""
+        from django.contrib.auth import get_user_model
+
+        from kelambu.programs.models import Program
+        from kelambu.programs.services import add_envelope
+
+        program = Program.objects.filter(name="PAKE KELAMBU").first()
+        if program is None or program.funders.filter(sponsor=company).exists():
+            return
+        operator = get_user_model().objects.get(username="dinsos.muba")
+        envelope = add_envelope(program, company, operator, year=program.start_month.year, budget=250_000_000)
+        self.stdout.write(f"{program.name}: PT MMS asked for Rp {envelope.budget:,} ({envelope.get_status_display()})")
 
     def _programs(self):
         """The seed programs, each allocated once (again only after a new import)."""
