@@ -131,11 +131,7 @@ def decide_hold(hold: Hold, actor, *, confirm: bool, note: str = "") -> None:
                 data["new_person"] = person.pk
             SourceRecord.objects.filter(pk=row.pk).update(person=person, status="accepted")
             data["person"] = person.pk
-        hold.status = DecisionStatus.CONFIRMED if confirm else DecisionStatus.DECLINED
-        hold.decided_by = actor if getattr(actor, "pk", None) else None
-        hold.decided_at = timezone.now()
-        hold.note = note[:300]
-        hold.save()
+        hold.record_decision(actor, confirm, note)
         audit(actor, "hold.confirm" if confirm else "hold.decline", hold,
               summary=f"batch #{row.batch_id} row {row.row} ({hold.reason}): "
                       + ("confirmed" if confirm else "declined") + (f" ({note})" if note else ""), data=data)
@@ -201,11 +197,7 @@ def decide_proposal(proposal: Proposal, actor, *, accept: bool, note: str = ""):
                                     actor)
             if result.errors:
                 return result
-        proposal.status = DecisionStatus.CONFIRMED if accept else DecisionStatus.DECLINED
-        proposal.decided_by = actor if getattr(actor, "pk", None) else None
-        proposal.decided_at = timezone.now()
-        proposal.note = note[:300]
-        proposal.save()
+        proposal.record_decision(actor, accept, note)
         audit(actor, "proposal.accept" if accept else "proposal.decline", proposal,
               summary=f"proposal #{proposal.pk} for person #{proposal.person_id}: "
                       + ("accepted" if accept else "declined"), data={"note": note})

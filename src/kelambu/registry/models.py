@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -173,7 +174,31 @@ class DecisionStatus(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
-class Hold(models.Model):
+class Decision(models.Model):
+    """What a held row and a proposed correction share: the region that decides, and the
+    decision once made."""
+
+    # The village (or coarser) code of the region that decides; empty: administrators decide.
+    owner_region = models.CharField(_("deciding region"), max_length=13, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=DecisionStatus.choices,
+                              default=DecisionStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=300, blank=True)
+
+    class Meta:
+        abstract = True
+
+    def record_decision(self, actor, confirm: bool, note: str) -> None:
+        self.status = DecisionStatus.CONFIRMED if confirm else DecisionStatus.DECLINED
+        self.decided_by = actor if getattr(actor, "pk", None) else None  # a system actor is a name
+        self.decided_at = timezone.now()
+        self.note = note[:300]
+        self.save()
+
+
+class Hold(Decision):
     """A list row that would have changed a person its importer may not change, or added a
     person its importer may not add: staged as `held`, nothing changed, until the region the
     person lives in (for a new person, the row's region) confirms or declines it. The matched
@@ -184,15 +209,7 @@ class Hold(models.Model):
     reason = models.CharField(_("reason"), max_length=16, choices=HoldReason.choices)
     person = models.ForeignKey("Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                db_constraint=False)
-    # The village (or coarser) code of the region that decides: the matched person's village,
-    # or the row's; empty: administrators decide.
-    owner_region = models.CharField(_("deciding region"), max_length=13, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=DecisionStatus.choices,
-                              default=DecisionStatus.PENDING)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
-    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    note = models.CharField(_("note"), max_length=300, blank=True)
+    # owner_region: the matched person's village, or (a new person) the row's.
     created_at = models.DateTimeField(_("created"))
 
     class Meta:
@@ -202,7 +219,7 @@ class Hold(models.Model):
         indexes = [models.Index(fields=["owner_region", "status"], name="registry_hold_owner")]
 
 
-class Proposal(models.Model):
+class Proposal(Decision):
     """A correction proposed by someone who may not make it (a CSR officer, for a member its
     company pays for), decided by the region the person lives in."""
 
@@ -210,13 +227,6 @@ class Proposal(models.Model):
     proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     changes = models.JSONField(_("proposed values"), default=dict)
     reason = models.CharField(_("reason"), max_length=300)
-    owner_region = models.CharField(_("deciding region"), max_length=13, blank=True)
-    status = models.CharField(_("status"), max_length=10, choices=DecisionStatus.choices,
-                              default=DecisionStatus.PENDING)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-                                   related_name="+")
-    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    note = models.CharField(_("note"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

@@ -300,7 +300,7 @@ MATRIX: dict[str, Route] = {
     "batch_holds_decide": Route(args=("held_batch",), get=None, get_other=None, post=MANAGE,
                                 data=_fixed({"decision": "confirm"})),
     "proposal_decide": Route(args=("proposal",), get=None, get_other=None, post=MANAGE,
-                             data=_fixed({"decision": "confirm"})),
+                             data=_fixed({"decision": "accept"})),
     # deduplication
     "dedup_runs": Route(get=REVIEW, get_other=None, post=MANAGE, data=_fixed({"region": "16.06"})),
     "dedup_run": Route(args=("run",), get=MANAGE),
