@@ -144,7 +144,7 @@ AXES_RESET_ON_SUCCESS = False
 # The address is REMOTE_ADDR. Behind a reverse proxy every client has the proxy's address
 # and one office's typos would lock everyone: configure the proxy headers then (django-axes'
 # AXES_IPWARE_* settings with django-ipware, or AXES_CLIENT_IP_CALLABLE).
-AXES_LOCKOUT_CALLABLE = "kelambu.web.views_account.locked_out"
+AXES_LOCKOUT_CALLABLE = "kelambu.accounts.views.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -431,3 +431,56 @@ def can_dedup(user) -> bool:
 def can_review(user) -> bool:
     role = role_of(user)
     return role in REVIEW_ROLES and (role == Role.ADMIN or bool(user.region_id))
+
+
+def dedup_run_region(actor, region: str | None) -> str:
+    """The region prefix a deduplication run by `actor` covers ("" = everyone); raises
+    PermissionDenied. A string actor is the system (the CLI without --user): everyone."""
+    from django.utils.translation import gettext as _
+
+    if is_system(actor):
+        return (region or "").strip()
+    if not can_dedup(actor):
+        raise PermissionDenied(_("You may not run deduplication."))
+    own = region_prefix(actor)
+    region = (region or "").strip()
+    if own is None:  # admin
+        return region
+    if region and not _within(region, own):
+        raise PermissionDenied(_("Region %(region)s is outside your area %(own)s.") % {"region": region, "own": own})
+    return region or own
+
+
+def dedup_runs_visible_to(user):
+    """Admins see every run; region-scoped reviewers the runs inside their region."""
+    from kelambu.dedup.models import MatchRun
+    from kelambu.registry.models import prefix_range
+
+    if not can_review(user):
+        return MatchRun.objects.none()
+    own = region_prefix(user)
+    if own is None:
+        return MatchRun.objects.all()
+    return MatchRun.objects.filter(prefix_range("region", own))
+
+
+def pairs_visible_to(user):
+    """Pairs whose two people the user may both see."""
+    from kelambu.dedup.models import Pair
+    from kelambu.registry.models import Person
+
+    if not can_review(user):
+        return Pair.objects.none()
+    visible = Person.objects.visible_to(user).values("pk")
+    return Pair.objects.filter(person_a__in=visible, person_b__in=visible)
+
+
+def merges_visible_to(user):
+    """Merges whose two people the user may both see."""
+    from kelambu.dedup.models import Merge
+    from kelambu.registry.models import Person
+
+    if not can_review(user):
+        return Merge.objects.none()
+    visible = Person.objects.visible_to(user).values("pk")
+    return Merge.objects.filter(survivor__in=visible, absorbed__in=visible)

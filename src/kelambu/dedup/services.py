@@ -36,37 +36,6 @@ Progress = Callable[[str, int, int], None]
 # ---------------------------------------------------------------- scope
 
 
-def check_can_run(actor, region: str | None) -> str:
-    """The region prefix a run by `actor` covers ("" = everyone); raises PermissionDenied.
-    A string actor is the system (the CLI without --user): everyone."""
-    if isinstance(actor, str):
-        return (region or "").strip()
-    if not access.can_dedup(actor):
-        raise PermissionDenied(_("You may not run deduplication."))
-    own = access.region_prefix(actor)
-    region = (region or "").strip()
-    if own is None:  # admin
-        return region
-    if region and not (region == own or region.startswith(own + ".")):
-        raise PermissionDenied(_("Region %(region)s is outside your area %(own)s.") % {"region": region, "own": own})
-    return region or own
-
-
-def pairs_visible_to(user):
-    """Pairs whose two people the user may both see."""
-    if not access.can_review(user):
-        return Pair.objects.none()
-    visible = Person.objects.visible_to(user).values("pk")
-    return Pair.objects.filter(person_a__in=visible, person_b__in=visible)
-
-
-def merges_visible_to(user):
-    if not access.can_review(user):
-        return Merge.objects.none()
-    visible = Person.objects.visible_to(user).values("pk")
-    return Merge.objects.filter(survivor__in=visible, absorbed__in=visible)
-
-
 # ---------------------------------------------------------------- reading people
 
 
@@ -110,7 +79,7 @@ def run_dedup(actor, region: str | None = None, settings: engine.MatchSettings |
     """Scores the people of `region`, merges what may merge automatically and queues the
     rest for review. A failure leaves the run marked failed and the registry unchanged."""
     settings = settings or engine.MatchSettings()
-    region = check_can_run(actor, region)
+    region = access.dedup_run_region(actor, region)
     say = progress or (lambda step, done, total: None)
     run = MatchRun.objects.create(region=region, started_by=actor if getattr(actor, "pk", None) else None,
                                   options=settings.as_dict())
@@ -398,7 +367,7 @@ def _merge_components(edges: pl.DataFrame, actor, *, automatic: bool, note: str 
 
 
 def _can_decide(pair: Pair, actor) -> None:
-    if not access.can_review(actor) or not pairs_visible_to(actor).filter(pk=pair.pk).exists():
+    if not access.can_review(actor) or not access.pairs_visible_to(actor).filter(pk=pair.pk).exists():
         raise PermissionDenied(_("You may not review this pair."))
 
 
@@ -504,7 +473,7 @@ def unmerge(merge: Merge, actor, note: str = "") -> Merge:
     """Undoes a merge: the absorbed person and its records come back as they were, and
     the pair returns to the review queue."""
     merge = Merge.objects.select_for_update().get(pk=merge.pk)
-    if not access.can_review(actor) or not merges_visible_to(actor).filter(pk=merge.pk).exists():
+    if not access.can_review(actor) or not access.merges_visible_to(actor).filter(pk=merge.pk).exists():
         raise PermissionDenied(_("You may not undo this merge."))
     if merge.undone_at:
         raise ValidationError(_("This merge has already been undone."))

@@ -145,3 +145,12 @@ def batch_figures(batch: ImportBatch, user) -> dict:
         figures.update(accepted=batch.accepted + batch.held, held=None, people_new=None, people_updated=None,
                        people_linked=None, reveals=False)
     return figures
+
+
+def with_figures(batches, user) -> list:
+    """Each batch with the counts this user may see (a company's officers: no matching)."""
+    out = []
+    for b in batches:
+        b.figures = batch_figures(b, user)
+        out.append(b)
+    return out

@@ -1,53 +1,11 @@
-from django.contrib.auth import views as auth_views
-from django.urls import path, re_path
+"""The shell: home and the figures per regency. Each stage's routes are in its app's urls.py
+(kelambu/urls.py mounts them)."""
 
-from . import views, views_account, views_dedup, views_programs
+from django.urls import path
+
+from . import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("masuk/", auth_views.LoginView.as_view(template_name="web/login.html", redirect_authenticated_user=True),
-         name="login"),
-    path("keluar/", auth_views.LogoutView.as_view(), name="logout"),
-    path("akun/sandi/", views_account.PasswordChangeView.as_view(), name="password_change"),
-    path("akun/sandi/selesai/", views_account.PasswordChangeDoneView.as_view(), name="password_change_done"),
-    path("orang/", views.person_list, name="person_list"),
-    path("orang/<int:pk>/", views.person_detail, name="person_detail"),
-    path("orang/<int:pk>/ubah/", views.person_edit, name="person_edit"),
-    path("impor/", views.batch_list, name="batch_list"),
-    path("impor/baru/", views.import_new, name="import_new"),
-    path("impor/<int:pk>/", views.batch_detail, name="batch_detail"),
-    path("impor/<int:pk>/status.json", views.batch_status, name="batch_status"),
-    path("impor/<int:pk>/laporan.json", views.batch_report, name="batch_report"),
-    # Only the two formats there are: any other suffix is a 404, never a file served as .bat or .html.
-    re_path(r"^impor/(?P<pk>[0-9]+)/ditolak\.(?P<fmt>csv|xlsx)$", views.batch_rejected, name="batch_rejected"),
     path("wilayah/", views.regions_summary, name="regions_summary"),
-    path("konfirmasi/", views.decisions_page, name="decisions"),
-    path("konfirmasi/baris/<int:pk>/", views.hold_decide, name="hold_decide"),
-    path("konfirmasi/impor/<int:pk>/", views.batch_holds_decide, name="batch_holds_decide"),
-    path("konfirmasi/usulan/<int:pk>/", views.proposal_decide, name="proposal_decide"),
-    path("pemadanan/", views_dedup.run_list, name="dedup_runs"),
-    path("pemadanan/<int:pk>/", views_dedup.run_detail, name="dedup_run"),
-    path("pemadanan/proses/<str:token>/", views_dedup.run_progress, name="dedup_progress"),
-    path("pemadanan/proses/<str:token>/status.json", views_dedup.run_status, name="dedup_status"),
-    path("pemadanan/tinjau/", views_dedup.queue, name="dedup_queue"),
-    path("pemadanan/pasangan/<int:pk>/", views_dedup.pair_detail, name="dedup_pair"),
-    path("pemadanan/penggabungan/", views_dedup.merge_list, name="dedup_merges"),
-    path("pemadanan/penggabungan/<int:pk>/batalkan/", views_dedup.merge_undo, name="dedup_merge_undo"),
-    path("pemadanan/pendanaan-ganda/", views_dedup.double_funding, name="dedup_funding"),
-    path("program/", views_programs.program_list, name="program_list"),
-    path("program/permintaan/", views_programs.funding_requests, name="funding_requests"),
-    path("program/permintaan/<int:pk>/", views_programs.funding_decide, name="funding_decide"),
-    path("program/<int:pk>/", views_programs.program_detail, name="program_detail"),
-    path("program/<int:pk>/alokasi/", views_programs.program_allocate, name="program_allocate"),
-    path("program/<int:pk>/alokasi/proses/<str:token>/", views_programs.program_progress, name="program_progress"),
-    path("program/<int:pk>/alokasi/proses/<str:token>/status.json", views_programs.program_status,
-         name="program_status"),
-    path("program/<int:pk>/alokasi/<int:run_id>/", views_programs.run_outcomes, name="program_run"),
-    path("program/<int:pk>/berkas-bpjs/", views_programs.program_export, name="program_export"),
-    path("program/<int:pk>/jawaban-bpjs/", views_programs.program_answer, name="program_answer"),
-    path("program/<int:pk>/peserta/", views_programs.membership_list, name="program_members"),
-    path("program/<int:pk>/peserta/<int:member_id>/akhiri/", views_programs.membership_end,
-         name="program_member_end"),
-    path("program/<int:pk>/peserta/<int:member_id>/usul/", views_programs.membership_propose,
-         name="program_member_propose"),
 ]

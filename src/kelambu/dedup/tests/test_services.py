@@ -7,6 +7,7 @@ import polars as pl
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from kelambu.accounts import access
 from kelambu.audit.models import Event
 from kelambu.dedup import services
 from kelambu.dedup.engine import MatchSettings
@@ -169,14 +170,14 @@ def test_one_nik_for_two_people_is_flagged_and_can_be_split(tmp_path, personas):
 
 
 def test_scope(personas):
-    assert services.check_can_run(personas["muba"], None) == "16.06"
-    assert services.check_can_run(personas["muba"], "16.06.01") == "16.06.01"
+    assert access.dedup_run_region(personas["muba"], None) == "16.06"
+    assert access.dedup_run_region(personas["muba"], "16.06.01") == "16.06.01"
     with pytest.raises(PermissionDenied):
-        services.check_can_run(personas["muba"], "16.03")
+        access.dedup_run_region(personas["muba"], "16.03")
     for who in (personas["csr"], personas["public"], personas["village"], personas["bpjs"]):
         with pytest.raises(PermissionDenied):
-            services.check_can_run(who, None)
-    assert services.check_can_run(personas["admin"], "") == ""
+            access.dedup_run_region(who, None)
+    assert access.dedup_run_region(personas["admin"], "") == ""
 
 
 def test_decisions_are_validated(tmp_path, personas):

@@ -170,7 +170,7 @@ def test_rejected_rows_only_for_a_finished_batch_in_the_users_area(client, perso
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_attachment_header_cannot_be_split_or_given_a_second_file_name(name):
-    from kelambu.web.views import attachment
+    from kelambu.web.pages import attachment
 
     response = attachment(b"x", "text/csv; charset=utf-8", name)
     params, parsed = disposition_params(response["Content-Disposition"])

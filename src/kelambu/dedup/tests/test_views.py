@@ -226,7 +226,7 @@ def test_nik_conflict_shows_the_two_records_and_splits(client, personas, conflic
 
 
 def test_nik_masked_for_roles_without_nik(personas, pair):
-    from kelambu.web.views_dedup import _compare, _side
+    from kelambu.dedup.views import _compare, _side
 
     rows = _compare(_side(pair.person_a, False), _side(pair.person_b, False))
     nik = rows[0]
@@ -284,7 +284,7 @@ def test_admin_may_choose_any_regency(client, personas):
 def test_progress_endpoint(client, personas):
     from django.core.cache import cache
 
-    from kelambu.web.views_dedup import _progress_key
+    from kelambu.dedup.views import _progress_key
 
     cache.set(_progress_key("abc"), {"user": personas["muba"].pk, "step": "score", "done": 1, "total": 5,
                                      "run": None, "error": ""})

@@ -21,7 +21,6 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -40,9 +39,11 @@ from kelambu.dedup.models import (
 )
 from kelambu.lib.nik import mask_nik
 from kelambu.regions.models import Region
-from kelambu.registry.models import ImportBatch, Person, prefix_range
+from kelambu.registry.models import ImportBatch, Person
+from kelambu.web.pages import PAGE_SIZE, attachment
+from kelambu.web.pages import error_text as _error_text
+from kelambu.web.pages import safe_next as _safe_next
 
-PAGE_SIZE = 50
 PROVINCE = "16"
 
 STEP_LABELS = {
@@ -90,30 +91,7 @@ def _require_review(user) -> None:
         raise PermissionDenied
 
 
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You may not do this.")
-
-
-def _safe_next(request, fallback: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
-        return target
-    return fallback
-
-
 # --- runs ------------------------------------------------------------------------------
-
-def runs_visible_to(user):
-    """Admins see every run; region-scoped reviewers the runs inside their region."""
-    if not access.can_review(user):
-        return MatchRun.objects.none()
-    own = access.region_prefix(user)
-    if own is None:
-        return MatchRun.objects.all()
-    return MatchRun.objects.filter(prefix_range("region", own))
-
 
 def _region_choices(user) -> list[tuple[str, str]]:
     own = access.region_prefix(user)
@@ -201,7 +179,7 @@ def run_list(request):
         if form.is_valid():
             region = form.cleaned_data["region"] or ""
             try:
-                region = services.check_can_run(request.user, region)
+                region = access.dedup_run_region(request.user, region)
                 busy = MatchRun.objects.filter(status=RunStatus.RUNNING,
                                                created_at__gte=timezone.now() - timedelta(hours=2))
                 if busy.exists():
@@ -210,10 +188,10 @@ def run_list(request):
             except (PermissionDenied, ValidationError) as exc:
                 messages.error(request, _error_text(exc))
                 return redirect("dedup_runs")
-    runs = runs_visible_to(request.user).select_related("started_by")
+    runs = access.dedup_runs_visible_to(request.user).select_related("started_by")
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
-    pending = services.pairs_visible_to(request.user).filter(status=PairStatus.PENDING).count()
-    return render(request, "web/dedup/runs.html", {
+    pending = access.pairs_visible_to(request.user).filter(status=PairStatus.PENDING).count()
+    return render(request, "dedup/runs.html", {
         "page": page, "form": form, "can_run": can_run, "pending": pending,
     })
 
@@ -221,9 +199,9 @@ def run_list(request):
 @login_required
 def run_detail(request, pk):
     _require_review(request.user)
-    run = get_object_or_404(runs_visible_to(request.user).select_related("started_by"), pk=pk)
+    run = get_object_or_404(access.dedup_runs_visible_to(request.user).select_related("started_by"), pk=pk)
     seconds = sorted((run.report.get("seconds") or {}).items(), key=lambda kv: kv[0] != "total")
-    return render(request, "web/dedup/run_detail.html", {
+    return render(request, "dedup/run_detail.html", {
         "run": run, "report": run.report, "seconds": seconds,
         "running": run.status == RunStatus.RUNNING,
     })
@@ -242,7 +220,7 @@ def run_progress(request, token):
     state = _own_progress(request, token)
     if state.get("run") and state.get("step") == "done" and not state.get("error"):
         return redirect("dedup_run", pk=state["run"])
-    return render(request, "web/dedup/progress.html", {
+    return render(request, "dedup/progress.html", {
         "token": token, "state": state, "label": STEP_LABELS.get(state.get("step"), ""),
     })
 
@@ -280,7 +258,7 @@ def queue(request):
         status = form.cleaned_data["status"] or PairStatus.PENDING
         kind = form.cleaned_data["kind"]
         minimum = form.cleaned_data["min_probability"]
-    pairs = services.pairs_visible_to(request.user).select_related("person_a", "person_b", "record_a", "record_b")
+    pairs = access.pairs_visible_to(request.user).select_related("person_a", "person_b", "record_a", "record_b")
     if status != "all":
         pairs = pairs.filter(status=status)
     if kind:
@@ -301,7 +279,7 @@ def queue(request):
                      "percent": None if pair.match_probability is None else pair.match_probability * 100})
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "web/dedup/queue.html", {
+    return render(request, "dedup/queue.html", {
         "form": form, "page": page, "rows": rows, "query": query.urlencode(),
     })
 
@@ -363,7 +341,7 @@ def _records_of(person) -> list:
 @require_http_methods(["GET", "POST"])
 def pair_detail(request, pk):
     _require_review(request.user)
-    visible = services.pairs_visible_to(request.user).select_related(
+    visible = access.pairs_visible_to(request.user).select_related(
         "person_a__village", "person_b__village", "record_a__village", "record_b__village",
         "record_a__batch", "record_b__batch", "decided_by", "run")
     pair = visible.filter(pk=pk).first()
@@ -399,9 +377,9 @@ def pair_detail(request, pk):
     merges = list(Merge.objects.filter(pair=pair).select_related("survivor", "absorbed", "by", "undone_by")
                   .order_by("-id"))
     is_open = pair.status in OPEN_STATUSES
-    next_pair = (services.pairs_visible_to(request.user).filter(status=PairStatus.PENDING).exclude(pk=pair.pk)
+    next_pair = (access.pairs_visible_to(request.user).filter(status=PairStatus.PENDING).exclude(pk=pair.pk)
                  .order_by(F("match_probability").desc(nulls_last=True), "id").values_list("pk", flat=True).first())
-    return render(request, "web/dedup/pair.html", {
+    return render(request, "dedup/pair.html", {
         "pair": pair, "conflict": conflict, "left": left, "right": right,
         "fields": _compare(_side(left, show_nik), _side(right, show_nik)),
         "records": records, "evidence": _evidence(pair), "merges": merges,
@@ -417,7 +395,7 @@ def pair_detail(request, pk):
 @login_required
 def merge_list(request):
     _require_review(request.user)
-    merges = services.merges_visible_to(request.user).select_related(
+    merges = access.merges_visible_to(request.user).select_related(
         "survivor", "absorbed", "by", "undone_by", "pair").order_by("-id")
     show = request.GET.get("show", "")
     if show == "active":
@@ -427,7 +405,7 @@ def merge_list(request):
     page = Paginator(merges, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "web/dedup/merges.html", {
+    return render(request, "dedup/merges.html", {
         "page": page, "show": show, "query": query.urlencode(), "split": MergeKind.SPLIT,
     })
 
@@ -437,7 +415,7 @@ def merge_list(request):
 def merge_undo(request, pk):
     _require_review(request.user)
     fallback = reverse("dedup_merges")
-    merge = services.merges_visible_to(request.user).filter(pk=pk).first()
+    merge = access.merges_visible_to(request.user).filter(pk=pk).first()
     if merge is None:
         messages.error(request, _("Merge %(id)s does not exist or is not in your area.") % {"id": pk})
         return redirect(fallback)
@@ -475,7 +453,6 @@ def double_funding(request):
         cases = cases.filter(pl.col("status") == status)
     if request.GET.get("format") == "csv":
         from kelambu.audit.services import record as audit
-        from kelambu.web.views import attachment
 
         audit(request.user, "download.double_funding", summary=f"double-funding cases downloaded ({cases.height})",
               object_type="report", object_id="double_funding")
@@ -496,6 +473,6 @@ def double_funding(request):
              "other_funder": funder(batches.get(row["other_batch_id"])) or row["other_funder"],
              "percent": None if row["match_probability"] is None else round(100 * row["match_probability"], 1)}
             for row in cases.head(500).iter_rows(named=True)]
-    return render(request, "web/dedup/funding.html", {
+    return render(request, "dedup/funding.html", {
         "rows": rows, "total": cases.height, "status": status, "confirmed": confirmed, "suspected": suspected,
     })

@@ -1,5 +1,5 @@
-"""The pages people use: login, registry search, person detail and correction, import
-upload with report and downloads, languages."""
+"""The registry's pages: search, person detail and correction, import upload with its report
+and downloads."""
 
 import pytest
 from django.urls import reverse
@@ -26,24 +26,6 @@ def uploaded(personas, client, tmp_path):
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     return ImportBatch.objects.get()
-
-
-def test_login_page_in_indonesian_by_default(client, db):
-    page = client.get(reverse("login")).content.decode()
-    assert "Masuk" in page and "Kata sandi" in page
-
-
-def test_login_and_home(client, personas):
-    response = client.post(reverse("login"), {"username": "dinsos.muba", "password": "pw-dinsos.muba"})
-    assert response.status_code == 302
-    assert client.get(reverse("home")).status_code == 200
-
-
-def test_english_on_request(client, personas):
-    client.force_login(personas["muba"])
-    client.post(reverse("set_language"), {"language": "en", "next": "/"})
-    page = client.get(reverse("home")).content.decode()
-    assert "people in the registry" in page
 
 
 def test_upload_runs_the_import_and_shows_the_report(uploaded, client):

@@ -25,9 +25,8 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import number_format
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kelambu.accounts import access
@@ -55,9 +54,11 @@ from kelambu.programs.models import (
 from kelambu.regions.models import Region
 from kelambu.registry.models import DecileScale
 from kelambu.rules.services import lowest_income_basis, rulebook
-from kelambu.web.views import attachment
+from kelambu.web.pages import PAGE_SIZE, attachment
+from kelambu.web.pages import error_text as _error_text
+from kelambu.web.pages import lang as _lang
+from kelambu.web.pages import number as _n
 
-PAGE_SIZE = 50
 PROVINCE = "16"
 DECILE_LIMITS = {"p3ke": 4, "dtsen": 10}
 RESULTS = {
@@ -98,36 +99,15 @@ QUOTA_WORDS = {"desil": "decile", "decile": "decile", "kategori": "category", "c
 QUOTA_LINE = re.compile(r"^\s*(\w+)\s+(\S+)\s*=\s*([\d.,_ ]+)\s*$")
 
 
-def _lang() -> str:
-    return "en" if (get_language() or "id").startswith("en") else "id"
-
-
-def _n(value) -> str:
-    """A whole number with the language's thousands separator (12.451 in Indonesian)."""
-    return number_format(value or 0, force_grouping=True)
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You may not do this.")
-
-
 # --- who sees what ---------------------------------------------------------------------
 
-# Who sees and manages what is decided in accounts.access; these names keep the views short.
-programs_visible_to = access.programs_visible_to
-can_see_programs = access.can_see_programs
-
-
-def can_manage(user, program: Program | None = None) -> bool:
-    return access.can_manage_program(user, program)
+# Who sees and manages what is decided in accounts.access; the views only ask it.
 
 
 def _visible_program(request, pk) -> Program:
-    if not can_see_programs(request.user):
+    if not access.can_see_programs(request.user):
         raise PermissionDenied
-    return get_object_or_404(programs_visible_to(request.user).select_related("region"), pk=pk)
+    return get_object_or_404(access.programs_visible_to(request.user).select_related("region"), pk=pk)
 
 
 def _search_people(request, rows, q: str, where: str):
@@ -154,7 +134,7 @@ def _search_people(request, rows, q: str, where: str):
 
 def _managed_program(request, pk) -> Program:
     program = _visible_program(request, pk)
-    if not can_manage(request.user, program):
+    if not access.can_manage_program(request.user, program):
         raise PermissionDenied
     return program
 
@@ -449,9 +429,9 @@ def _create_program(form: ProgramForm, user) -> Program:
 @login_required
 @require_http_methods(["GET", "POST"])
 def program_list(request):
-    if not can_see_programs(request.user):
+    if not access.can_see_programs(request.user):
         raise PermissionDenied
-    may_create = can_manage(request.user)
+    may_create = access.can_manage_program(request.user)
     form = None
     if may_create:
         form = ProgramForm(request.POST or None, user=request.user)
@@ -465,7 +445,7 @@ def program_list(request):
                 return redirect("program_detail", pk=program.pk)
     elif request.method == "POST":
         raise PermissionDenied
-    programs = list(programs_visible_to(request.user).select_related("region").annotate(
+    programs = list(access.programs_visible_to(request.user).select_related("region").annotate(
         members=Count("memberships", filter=Q(memberships__status__in=LIVE_STATUSES))).order_by("name"))
     funders = {}
     for f in ProgramSponsor.objects.filter(program__in=programs).select_related("sponsor"):
@@ -475,7 +455,7 @@ def program_list(request):
         run = _latest_run(p)
         rows.append({"program": p, "funders": funders.get(p.pk, []), "run": run,
                      "by_decile": sorted((run.report.get("funded_by_decile") or {}).items()) if run else []})
-    return render(request, "web/programs/list.html", {
+    return render(request, "programs/list.html", {
         "rows": rows, "form": form, "open_form": request.method == "POST",
     })
 
@@ -517,7 +497,7 @@ def _detail_context(request, program: Program) -> dict:
         "budget_left": sorted((report.get("budget_left") or {}).items()),
         "statuses": statuses, "proposed": counts.get(MembershipStatus.PROPOSED, 0),
         "submitted": counts.get(MembershipStatus.SUBMITTED, 0),
-        "can_manage": can_manage(request.user, program),
+        "can_manage": access.can_manage_program(request.user, program),
         "runs": [_labelled(r) for r in program.allocations.order_by("-id")[:10]], "running": running.exists(),
         "failed": program.allocations.filter(status="failed").order_by("-id").first(),
     }
@@ -526,7 +506,7 @@ def _detail_context(request, program: Program) -> dict:
 @login_required
 def program_detail(request, pk):
     program = _visible_program(request, pk)
-    return render(request, "web/programs/detail.html", _detail_context(request, program))
+    return render(request, "programs/detail.html", _detail_context(request, program))
 
 
 def _progress_key(token: str) -> str:
@@ -601,7 +581,7 @@ def program_progress(request, pk, token):
         _allocation_message(request, state.get("report") or {})
         return redirect("program_run", pk=pk, run_id=state["run"])
     program = get_object_or_404(Program, pk=pk)
-    return render(request, "web/programs/progress.html", {"program": program, "token": token, "state": state})
+    return render(request, "programs/progress.html", {"program": program, "token": token, "state": state})
 
 
 @login_required
@@ -684,7 +664,7 @@ def program_answer(request, pk):
                 path.unlink(missing_ok=True)
     context = _detail_context(request, program)
     context["answer_errors"] = errors
-    return render(request, "web/programs/detail.html", context, status=400)
+    return render(request, "programs/detail.html", context, status=400)
 
 
 # --- memberships -----------------------------------------------------------------------
@@ -706,12 +686,12 @@ def membership_list(request, pk):
         members = _search_people(request, members, q, "program members")
     page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
     show_nik = access.can_see_nik(request.user)
-    manage = can_manage(request.user, program)
+    manage = access.can_manage_program(request.user, program)
     rows = [{"m": m, "nik": m.person.nik if show_nik or not m.person.nik else mask_nik(m.person.nik),
              "live": m.status in LIVE_STATUSES} for m in page.object_list]
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "web/programs/members.html", {
+    return render(request, "programs/members.html", {
         "program": program, "page": page, "rows": rows, "status": status, "q": q,
         "statuses": MembershipStatus.choices, "end_reasons": EndReason.choices, "can_manage": manage,
         # A company sees whom it pays for by name and masked NIK only: no registry links, no
@@ -779,7 +759,7 @@ def run_outcomes(request, pk, run_id):
     codes = sorted(set(report.get("unfunded_by_reason") or {}) | set(report.get("ineligible_by_reason") or {}))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "web/programs/run.html", {
+    return render(request, "programs/run.html", {
         "program": program, "run": run, "report": report, "page": page, "rows": rows,
         "results": list(RESULTS.items()), "reasons": [(c, REASON_LABELS.get(c, c)) for c in codes],
         "result": result, "reason": reason, "q": q, "query": query.urlencode(),
@@ -799,7 +779,7 @@ def funding_requests(request):
     requests = access.envelope_requests(request.user)
     rows = requests.select_related("program", "program__region", "sponsor", "requested_by", "decided_by").order_by(
         "status", "-pk")
-    return render(request, "web/programs/requests.html", {
+    return render(request, "programs/requests.html", {
         "rows": rows, "waiting": rows.filter(status=EnvelopeStatus.PROPOSED).count()})
 
 
@@ -850,6 +830,6 @@ def membership_propose(request, pk, member_id):
             messages.success(request, _("Correction proposed: the regency will decide it."))
             return redirect("program_members", pk=program.pk)
     nik = member.person.nik
-    return render(request, "web/programs/propose.html", {
+    return render(request, "programs/propose.html", {
         "program": program, "member": member, "form": form, "nik": mask_nik(nik) if nik else "",
     })

@@ -30,7 +30,7 @@ class PasswordChangeForm(auth_forms.PasswordChangeForm):
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
-    template_name = "web/account/password_change.html"
+    template_name = "accounts/password_change.html"
     form_class = PasswordChangeForm
     success_url = reverse_lazy("password_change_done")
 
@@ -45,12 +45,12 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
 
 class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
-    template_name = "web/account/password_change_done.html"
+    template_name = "accounts/password_change_done.html"
 
 
 def locked_out(request, original_response=None, credentials=None):
     """AXES_LOCKOUT_CALLABLE: too many failed logins for this account or from this address."""
     cool_off = settings.AXES_COOLOFF_TIME
     minutes = int(cool_off.total_seconds() // 60) if cool_off else None
-    return render(request, "web/account/locked.html", {"minutes": minutes},
+    return render(request, "accounts/locked.html", {"minutes": minutes},
                   status=settings.AXES_HTTP_RESPONSE_CODE)

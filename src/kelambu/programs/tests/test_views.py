@@ -19,7 +19,7 @@ from kelambu.programs.models import (
     Sponsor,
 )
 from kelambu.programs.tests.test_allocation_service import make_people, program
-from kelambu.web.views_programs import explain, parse_quotas
+from kelambu.programs.views import explain, parse_quotas
 
 pytestmark = pytest.mark.django_db
 
@@ -181,7 +181,7 @@ class _InlineThread:
 
 
 def test_allocation_in_the_background_polls_until_done(client, personas, pake, settings, monkeypatch):
-    from kelambu.web import views_programs
+    from kelambu.programs import views as views_programs
 
     settings.KELAMBU_IMPORT_IN_BACKGROUND = True
     # Only the view's own thread runs inline; the bulk writers' thread pools stay real.
