@@ -24,13 +24,36 @@ def envint(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def envlist(name: str, default: str = "") -> list[str]:
+    return [x.strip() for x in os.environ.get(name, default).split(",") if x.strip()]
+
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("KELAMBU_DATA_DIR", Path.cwd() / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = os.environ.get("KELAMBU_SECRET_KEY", "kelambu-insecure-development-key-change-me")
+# `kelambu serve` refuses to start with this key unless DEBUG is on (docs/DEPLOY.md).
+DEVELOPMENT_SECRET_KEY = "kelambu-insecure-development-key-change-me"
+SECRET_KEY = os.environ.get("KELAMBU_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 DEBUG = envbool("KELAMBU_DEBUG", False)
-ALLOWED_HOSTS = [h for h in os.environ.get("KELAMBU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+ALLOWED_HOSTS = envlist("KELAMBU_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+# --- Behind a TLS reverse proxy (docs/DEPLOY.md); all off for the embedded default ------
+# The proxy terminates TLS and says so in X-Forwarded-Proto.
+if envbool("KELAMBU_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = envbool("KELAMBU_SSL_REDIRECT")
+SECURE_HSTS_SECONDS = envint("KELAMBU_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("KELAMBU_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = envbool("KELAMBU_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = envbool("KELAMBU_SECURE_COOKIES")
+CSRF_TRUSTED_ORIGINS = envlist("KELAMBU_CSRF_TRUSTED_ORIGINS")
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# How many proxies stand in front (each appends to X-Forwarded-For). 0: the client is
+# REMOTE_ADDR. Login lockouts count per client address, so behind a proxy this must be set,
+# or every client would share the proxy's address.
+KELAMBU_PROXY_COUNT = envint("KELAMBU_PROXY_COUNT", 0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -42,6 +65,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     # Failed logins and lockouts (AXES_* below).
     "axes",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY below).
+    "csp",
     "kelambu.accounts",
     "kelambu.audit",
     "kelambu.regions",
@@ -67,6 +92,8 @@ MIDDLEWARE = [
     "kelambu.web.middleware.SessionLimitMiddleware",
     "kelambu.web.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Content-Security-Policy on every response (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: turns a refused login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -144,6 +171,14 @@ AXES_RESET_ON_SUCCESS = False
 # The address is REMOTE_ADDR. Behind a reverse proxy every client has the proxy's address
 # and one office's typos would lock everyone: configure the proxy headers then (django-axes'
 # AXES_IPWARE_* settings with django-ipware, or AXES_CLIENT_IP_CALLABLE).
+# Behind KELAMBU_PROXY_COUNT proxies, the client is read from X-Forwarded-For by django-ipware
+# (the address the outermost trusted proxy saw), never from a header a client can forge alone.
+if KELAMBU_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = KELAMBU_PROXY_COUNT
+    AXES_IPWARE_PROXY_ORDER = "right-most"
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 AXES_LOCKOUT_CALLABLE = "kelambu.accounts.views.locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 
@@ -172,12 +207,35 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_ROOT = DATA_DIR / "uploads"
+# `kelambu serve` collects the static files first and sets KELAMBU_STATIC_COLLECTED: then
+# WhiteNoise serves hashed, compressed files with far-future caching. Otherwise (tests, the
+# development server) straight from the apps' static folders.
+STATIC_COLLECTED = envbool("KELAMBU_STATIC_COLLECTED")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if STATIC_COLLECTED
+                    else "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Without collectstatic (the demo), serve straight from the apps' static folders.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not STATIC_COLLECTED
+
+# Content-Security-Policy (django-csp): scripts, styles and images only from this site, no
+# inline script or style (kelambu.js draws the bars), no framing, forms post only here.
+from csp.constants import NONE, SELF  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Uploads larger than this are streamed to a temporary file rather than held in memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

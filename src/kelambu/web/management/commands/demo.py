@@ -4,6 +4,7 @@ Safe to run again: setup is idempotent, the lists are generated from fixed seeds
 bytes each time) and importing the same file again changes nothing.
 """
 
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -76,8 +77,20 @@ class Command(BaseCommand):
         # An import the previous server was running when it stopped is marked failed now.
         fail_interrupted()
         if not opts["no_serve"]:
-            self.stdout.write(f"\nKelambu: http://{opts['addr']}/")
-            call_command("runserver", opts["addr"], use_reloader=False, insecure=True)
+            # The production server, as a deployment runs it; its key is this installation's own.
+            os.environ.setdefault("KELAMBU_SECRET_KEY", self._secret_key())
+            call_command("serve", addr=opts["addr"])
+
+    def _secret_key(self) -> str:
+        """A random key kept in the data folder: the demo's sessions survive a restart, and
+        no two demo installations share one."""
+        import secrets
+
+        path = Path(settings.DATA_DIR) / "demo-secret-key"
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
 
     def _second_sponsor(self, folder: Path, sponsor):
         """Another Musi Rawas Utara company whose list names 40 workers PT MMS already pays
