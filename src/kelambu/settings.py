@@ -67,6 +67,10 @@ INSTALLED_APPS = [
     "axes",
     # Content-Security-Policy (CONTENT_SECURITY_POLICY below).
     "csp",
+    # The job queue (TASKS below): django-tasks with its database backend.
+    "django_tasks",
+    "django_tasks_db",
+    "kelambu.jobs",
     "kelambu.accounts",
     "kelambu.audit",
     "kelambu.regions",
@@ -252,6 +256,11 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # up to 30 s). The limit above is counted from login, so nothing needs the sliding expiry.
 SESSION_SAVE_EVERY_REQUEST = False
 CSRF_COOKIE_HTTPONLY = False
+
+# --- Jobs (kelambu/jobs) ------------------------------------------------------------
+# Long work is a task in the database (django-tasks, the API Django 6 ships), run by
+# `kelambu worker`; the same database as everything else, so SQLite needs no other service.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- Registry import ---------------------------------------------------------------
 # Ages outside these bounds get the AGE_OUT_OF_RANGE warning (REFERENCE 6: a worker is

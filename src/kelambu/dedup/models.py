@@ -25,6 +25,8 @@ class MatchRun(models.Model):
     options = models.JSONField(_("settings"), default=dict, blank=True)
     report = models.JSONField(_("report"), default=dict, blank=True)
     error_message = models.TextField(_("error"), blank=True)
+    # The process running it (jobs.runners): a run whose process died is marked failed.
+    runner = models.CharField(_("runner"), max_length=100, blank=True)
     started_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("started by"), null=True, blank=True,
         on_delete=models.PROTECT, related_name="+",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -22,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from kelambu.accounts import access
 from kelambu.audit.services import record as audit
+from kelambu.jobs.runners import runner_id
 from kelambu.lib.export import write_csv
 from kelambu.lib.matchnames import match_name_expr
 from kelambu.registry.bulk import insert_frame, keys_source
@@ -82,7 +84,7 @@ def run_dedup(actor, region: str | None = None, settings: engine.MatchSettings |
     region = access.dedup_run_region(actor, region)
     say = progress or (lambda step, done, total: None)
     run = MatchRun.objects.create(region=region, started_by=actor if getattr(actor, "pk", None) else None,
-                                  options=settings.as_dict())
+                                  options=settings.as_dict(), runner=runner_id())
     started = time.perf_counter()
     timings: dict[str, float] = {}
     try:
@@ -527,3 +529,22 @@ def export_clusters(path: Path, region: str = "") -> int:
     frame = clusters_frame(region)
     write_csv(frame.with_columns(pl.col("match_probability").round(6)), path)
     return frame.height
+
+def fail_interrupted() -> int:
+    """Marks failed every run still "running" whose process is gone (killed, or the server
+    restarted): its transaction rolled back, so nothing of it is in the registry."""
+    from kelambu.jobs.runners import runner_alive
+
+    stale = [run for run in MatchRun.objects.filter(status=RunStatus.RUNNING).only("id", "runner", "created_at")
+             if not (runner_alive(run.runner) if run.runner else run.created_at > timezone.now() - timedelta(hours=2))]
+    for run in stale:
+        marked = MatchRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error_message=INTERRUPTED_MESSAGE)
+        if marked:
+            audit("system", "dedup.interrupted", run, summary=f"Deduplication run {run.pk}: its process ended")
+    return len(stale)
+
+
+INTERRUPTED_MESSAGE = ("Proses berhenti karena prosesnya berakhir (server dimulai ulang atau dihentikan); tidak ada "
+                       "yang berubah, jalankan lagi.\nThe run stopped because its process ended (the server restarted "
+                       "or was stopped); nothing changed, run it again.")

@@ -15,7 +15,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import close_old_connections, connection
 from django.db.models import F, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -26,7 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kelambu.accounts import access
-from kelambu.dedup import services
+from kelambu.dedup import services, tasks
 from kelambu.dedup.models import (
     OPEN_STATUSES,
     MatchRun,
@@ -37,6 +36,7 @@ from kelambu.dedup.models import (
     PairStatus,
     RunStatus,
 )
+from kelambu.jobs.services import enqueue, task_failure
 from kelambu.lib.nik import mask_nik
 from kelambu.regions.models import Region
 from kelambu.registry.models import ImportBatch, Person
@@ -113,51 +113,21 @@ class RunForm(forms.Form):
         self.fields["region"].choices = _region_choices(user)
 
 
-def _progress_key(token: str) -> str:
-    return f"dedup-progress:{token}"
-
-
 def _start_run(request, region: str, auto_merge: bool):
-    """Runs deduplication (in a thread unless imports run in the foreground) and returns
-    where to go next."""
+    """Runs deduplication (a job in the queue unless imports run in the foreground) and
+    returns where to go next."""
     from kelambu.dedup.engine import MatchSettings
 
-    match_settings = MatchSettings() if auto_merge else MatchSettings(auto_merge=False)
     user = request.user
-    token = uuid.uuid4().hex
-    key = _progress_key(token)
-    cache.set(key, {"user": user.pk, "step": "start", "done": 0, "total": 5, "run": None, "error": ""}, 6 * 3600)
-
-    def progress(step, done, total):
-        state = cache.get(key) or {"user": user.pk, "run": None, "error": ""}
-        state.update(step=step, done=done, total=total)
-        cache.set(key, state, 6 * 3600)
-
-    def finish(run=None, error=""):
-        state = cache.get(key) or {"user": user.pk}
-        state.update(run=run.pk if run else None, error=error, step="done")
-        if not run:
-            failed = MatchRun.objects.filter(started_by=user, status=RunStatus.FAILED).order_by("-id").first()
-            state["run"] = failed.pk if failed else None
-        cache.set(key, state, 6 * 3600)
-
-    def work():
-        close_old_connections()
-        try:
-            finish(services.run_dedup(user, region, match_settings, progress))
-        except Exception as exc:  # the run is marked failed by the service
-            finish(error=_error_text(exc))
-        finally:
-            connection.close()
-
     background = getattr(settings, "KELAMBU_DEDUP_IN_BACKGROUND", settings.KELAMBU_IMPORT_IN_BACKGROUND)
     if background:
-        import threading
-
-        threading.Thread(target=work, name=f"dedup-{token[:8]}", daemon=True).start()
+        token = uuid.uuid4().hex
+        tasks.update(token, user=user.pk, step="start", done=0, total=5, run=None, error="")
+        tasks.update(token, task=enqueue(tasks.run_dedup_task, token, user.pk, region, auto_merge))
         return redirect("dedup_progress", token=token)
+    match_settings = MatchSettings() if auto_merge else MatchSettings(auto_merge=False)
     try:
-        run = services.run_dedup(user, region, match_settings, progress)
+        run = services.run_dedup(user, region, match_settings)
     except (PermissionDenied, ValidationError):
         raise
     except Exception as exc:
@@ -180,6 +150,7 @@ def run_list(request):
             region = form.cleaned_data["region"] or ""
             try:
                 region = access.dedup_run_region(request.user, region)
+                services.fail_interrupted()  # a run whose process died does not block a new one
                 busy = MatchRun.objects.filter(status=RunStatus.RUNNING,
                                                created_at__gte=timezone.now() - timedelta(hours=2))
                 if busy.exists():
@@ -209,9 +180,12 @@ def run_detail(request, pk):
 
 def _own_progress(request, token: str) -> dict:
     _require_review(request.user)
-    state = cache.get(_progress_key(token))
+    state = cache.get(tasks.progress_key(token))
     if not state or state.get("user") != request.user.pk:
         raise Http404
+    failure = task_failure(state.get("task")) if state.get("step") != "done" else None
+    if failure:  # the worker died or the job failed before it could say so
+        state.update(step="done", error=failure)
     return state
 
 

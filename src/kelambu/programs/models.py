@@ -146,6 +146,8 @@ class AllocationRun(models.Model):
     status = models.CharField(_("status"), max_length=8, default="running")
     report = models.JSONField(_("report"), default=dict, blank=True)
     error_message = models.TextField(_("error"), blank=True)
+    # The process running it (jobs.runners): a run whose process died is marked failed.
+    runner = models.CharField(_("runner"), max_length=100, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+")
     created_at = models.DateTimeField(_("started"), auto_now_add=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from kelambu.accounts import access
 from kelambu.audit.services import record as audit
+from kelambu.jobs.runners import runner_id
 from kelambu.lib import allocation as engine
 from kelambu.lib.contributions import monthly_contribution
 from kelambu.registry.bulk import insert_frame
@@ -122,7 +123,7 @@ def allocate_program(program: Program, actor, *, what_if: bool = False, keep_exi
     """Runs the allocation; writes memberships unless `what_if`. Re-running keeps those
     already enrolled (unless keep_existing=False) and adds the next in priority."""
     check_can_manage(actor, program)
-    run = AllocationRun.objects.create(program=program, what_if=what_if,
+    run = AllocationRun.objects.create(program=program, what_if=what_if, runner=runner_id(),
                                        created_by=actor if getattr(actor, "pk", None) else None)
     try:
         result = _allocate(program, run, actor, what_if, keep_existing)
@@ -380,3 +381,22 @@ def ensure_sponsor(name: str, actor, **fields) -> Sponsor:
         if sponsor is None:
             sponsor = _create_sponsor(actor, name=name, **fields)
     return sponsor
+
+def fail_interrupted() -> int:
+    """Marks failed every allocation still "running" whose process is gone (killed, or the
+    server restarted): its transaction rolled back, so nothing of it was kept."""
+    from kelambu.jobs.runners import runner_alive
+
+    stale = [run for run in AllocationRun.objects.filter(status="running").only("id", "runner", "created_at")
+             if not (runner_alive(run.runner) if run.runner else run.created_at > timezone.now() - timedelta(hours=2))]
+    for run in stale:
+        marked = AllocationRun.objects.filter(pk=run.pk, status="running").update(
+            status="failed", finished_at=timezone.now(), error_message=INTERRUPTED_MESSAGE)
+        if marked:
+            audit("system", "allocation.interrupted", run, summary=f"Allocation run {run.pk}: its process ended")
+    return len(stale)
+
+
+INTERRUPTED_MESSAGE = ("Alokasi berhenti karena prosesnya berakhir (server dimulai ulang atau dihentikan); tidak ada "
+                       "yang berubah, jalankan lagi.\nThe allocation stopped because its process ended (the server "
+                       "restarted or was stopped); nothing changed, run it again.")

@@ -7,7 +7,6 @@ write goes through programs.services / programs.enrollment, which check access a
 """
 
 import re
-import threading
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,7 +18,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import close_old_connections, connection
 from django.db.models import Count, Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -32,11 +30,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from kelambu.accounts import access
 from kelambu.accounts.models import Role
 from kelambu.audit.services import record as audit
+from kelambu.jobs.services import enqueue, task_failure
 from kelambu.lib import vocab
 from kelambu.lib.contributions import RuleError, minimum_basis
 from kelambu.lib.export import to_csv_bytes, to_xlsx_bytes
 from kelambu.lib.nik import mask_nik
-from kelambu.programs import enrollment, services
+from kelambu.programs import enrollment, services, tasks
 from kelambu.programs.models import (
     LIVE_STATUSES,
     AllocationRun,
@@ -509,15 +508,12 @@ def program_detail(request, pk):
     return render(request, "programs/detail.html", _detail_context(request, program))
 
 
-def _progress_key(token: str) -> str:
-    return f"allocation-progress:{token}"
-
-
 @login_required
 @require_POST
 def program_allocate(request, pk):
     program = _managed_program(request, pk)
     what_if = request.POST.get("what_if") == "1"
+    services.fail_interrupted()  # an allocation whose process died does not block a new one
     busy = program.allocations.filter(status="running", created_at__gte=timezone.now() - timedelta(hours=2))
     if busy.exists():
         messages.error(request, _("An allocation of this program is still running; wait for it to finish."))
@@ -532,25 +528,8 @@ def program_allocate(request, pk):
         _allocation_message(request, result.report)
         return redirect("program_run", pk=program.pk, run_id=result.run.pk)
     token = uuid.uuid4().hex
-    key = _progress_key(token)
-    cache.set(key, {"user": user.pk, "program": program.pk, "what_if": what_if, "run": None, "error": "",
-                    "done": False}, 6 * 3600)
-
-    def work():
-        close_old_connections()
-        state = cache.get(key) or {"user": user.pk, "program": program.pk, "what_if": what_if}
-        try:
-            result = services.allocate_program(program, user, what_if=what_if)
-            state.update(run=result.run.pk, done=True, report={k: result.report.get(k) for k in (
-                "eligible", "funded", "memberships_new", "what_if")})
-        except Exception as exc:  # the run is marked failed by the service
-            failed = program.allocations.filter(status="failed").order_by("-id").first()
-            state.update(run=failed.pk if failed else None, done=True, error=_error_text(exc))
-        finally:
-            cache.set(key, state, 6 * 3600)
-            connection.close()
-
-    threading.Thread(target=work, name=f"allocate-{token[:8]}", daemon=True).start()
+    tasks.update(token, user=user.pk, program=program.pk, what_if=what_if, run=None, error="", done=False)
+    tasks.update(token, task=enqueue(tasks.allocate_task, token, user.pk, program.pk, what_if))
     return redirect("program_progress", pk=program.pk, token=token)
 
 
@@ -568,9 +547,12 @@ def _allocation_message(request, report: dict) -> None:
 
 def _own_progress(request, pk, token) -> dict:
     program = _managed_program(request, pk)
-    state = cache.get(_progress_key(token))
+    state = cache.get(tasks.progress_key(token))
     if not state or state.get("user") != request.user.pk or state.get("program") != program.pk:
         raise Http404
+    failure = task_failure(state.get("task")) if not state.get("done") else None
+    if failure:  # the worker died or the job failed before it could say so
+        state.update(done=True, error=failure)
     return state
 
 

@@ -7,8 +7,6 @@ so a failure anywhere leaves no partial batch, only the batch's error report.
 
 import hashlib
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +22,7 @@ from django.utils import timezone
 
 from kelambu.accounts import access
 from kelambu.audit.services import record as audit
+from kelambu.jobs.runners import runner_alive, runner_id
 from kelambu.lib import issues as catalogue
 from kelambu.lib.columns import FIELDS
 from kelambu.regions.services import region_index
@@ -552,38 +551,6 @@ def _write_holds(batch: ImportBatch, holds: pl.DataFrame) -> None:
 
 # --- runs whose process died ---------------------------------------------------------------
 
-def _process_start(pid: int) -> str | None:
-    """The start time of a process on this machine (Linux), so a reused pid is not taken for
-    the process that died; None where /proc does not say."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat.rsplit(b")", 1)[1].split()[19].decode()
-
-
-def runner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid()) or ''}"[:100]
-
-
-def _runner_alive(runner: str) -> bool:
-    host, _sep, rest = runner.partition(":")
-    pid, _sep, started = rest.partition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine's run: it is that machine's to judge
-    now_started = _process_start(int(pid))
-    if now_started is not None or started:
-        return now_started is not None and now_started == started
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def fail_interrupted() -> int:
     """Marks failed (INTERRUPTED) every import still pending or running whose process is
     gone (killed, or the server restarted): its transaction rolled back, so nothing of it is
@@ -594,7 +561,7 @@ def fail_interrupted() -> int:
     for batch in ImportBatch.objects.filter(status__in=[BatchStatus.PENDING, BatchStatus.RUNNING]).only(
             "id", "runner", "created_at", "file_name"):
         if batch.runner:
-            alive = _runner_alive(batch.runner)
+            alive = runner_alive(batch.runner)
         else:  # made before runners were recorded
             alive = batch.created_at > timezone.now() - timedelta(hours=1)
         if not alive:

@@ -3,7 +3,6 @@ reports, and the held rows and proposals the owning region decides. Views read t
 scoped queries (accounts.access) and write through services."""
 
 import json
-import threading
 import uuid
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import close_old_connections, connection
 from django.db.models import Count
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +22,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from kelambu.accounts import access
 from kelambu.audit.services import record as audit
+from kelambu.jobs.runners import queued
+from kelambu.jobs.services import enqueue
 from kelambu.lib import issues as catalogue
 from kelambu.lib import vocab
 from kelambu.lib.export import to_csv_bytes, to_xlsx_bytes
@@ -48,6 +48,7 @@ from kelambu.registry.services import (
     run_import,
     start_import,
 )
+from kelambu.registry.tasks import import_list_task, options_to_json, progress_for, progress_key
 from kelambu.web.pages import PAGE_SIZE, attachment
 from kelambu.web.pages import lang as _lang
 
@@ -219,31 +220,17 @@ def _save_upload(upload, folder: Path) -> Path:
     return path
 
 
-def _progress_key(batch_id: int) -> str:
-    return f"import-progress:{batch_id}"
-
-
 def _run_in_background(batch, path, options, user):
-    def progress(stage, done, total):
-        cache.set(_progress_key(batch.pk), {"stage": stage, "done": done, "total": total}, 3600)
-
-    def work():
-        close_old_connections()
-        try:
-            run_import(batch, path, options, user, progress)
-        except Exception:  # recorded on the batch by the service
-            pass
-        finally:
-            path.unlink(missing_ok=True)
-            connection.close()
-
+    """A job in the queue (a worker runs it), or at once when imports run in the foreground."""
     if settings.KELAMBU_IMPORT_IN_BACKGROUND:
-        threading.Thread(target=work, name=f"import-{batch.pk}", daemon=True).start()
-    else:
-        try:
-            run_import(batch, path, options, user, progress)
-        finally:
-            path.unlink(missing_ok=True)
+        task_id = enqueue(import_list_task, batch.pk, str(path), options_to_json(options), user.pk)
+        # Until a worker takes it, the batch lives as long as its task waits (jobs.runners).
+        ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(runner=queued(task_id))
+        return
+    try:
+        run_import(batch, path, options, user, progress_for(batch.pk))
+    finally:
+        path.unlink(missing_ok=True)
 
 
 @login_required
@@ -350,7 +337,7 @@ def batch_detail(request, pk):
 @login_required
 def batch_status(request, pk):
     batch = _visible_batch(request, pk)
-    state = cache.get(_progress_key(batch.pk)) or {"stage": "reading", "done": 0, "total": 0}
+    state = cache.get(progress_key(batch.pk)) or {"stage": "reading", "done": 0, "total": 0}
     percent = int(100 * state["done"] / state["total"]) if state.get("total") else 0
     return JsonResponse({
         "status": batch.status, "stage": state["stage"], "stage_label": str(STAGE_LABELS.get(state["stage"], "")),

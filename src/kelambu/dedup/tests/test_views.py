@@ -284,9 +284,9 @@ def test_admin_may_choose_any_regency(client, personas):
 def test_progress_endpoint(client, personas):
     from django.core.cache import cache
 
-    from kelambu.dedup.views import _progress_key
+    from kelambu.dedup.tasks import progress_key
 
-    cache.set(_progress_key("abc"), {"user": personas["muba"].pk, "step": "score", "done": 1, "total": 5,
+    cache.set(progress_key("abc"), {"user": personas["muba"].pk, "step": "score", "done": 1, "total": 5,
                                      "run": None, "error": ""})
     client.force_login(personas["muba"])
     state = client.get(reverse("dedup_status", args=["abc"])).json()

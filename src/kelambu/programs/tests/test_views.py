@@ -3,7 +3,6 @@ explained in Indonesian, the BPJS exchange files, ending a membership."""
 
 import csv
 from datetime import date
-from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -170,24 +169,10 @@ def test_what_if_then_real_allocation(client, personas, pake, settings):
     assert "1606011500000001" in members.content.decode()  # an operator sees the whole NIK
 
 
-class _InlineThread:
-    """Runs the background work at start(), on the test's own connection."""
-
-    def __init__(self, target, **kwargs):
-        self.target = target
-
-    def start(self):
-        self.target()
-
-
-def test_allocation_in_the_background_polls_until_done(client, personas, pake, settings, monkeypatch):
-    from kelambu.programs import views as views_programs
-
+def test_allocation_in_the_background_polls_until_done(client, personas, pake, settings):
     settings.KELAMBU_IMPORT_IN_BACKGROUND = True
-    # Only the view's own thread runs inline; the bulk writers' thread pools stay real.
-    monkeypatch.setattr(views_programs, "threading", SimpleNamespace(Thread=_InlineThread))
-    monkeypatch.setattr(views_programs, "close_old_connections", lambda: None)
-    monkeypatch.setattr(views_programs.connection, "close", lambda: None)
+    # The job goes through the queue; here the queue runs it at once, on the test's connection.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     client.force_login(personas["muba"])
     response = client.post(reverse("program_allocate", args=[pake.pk]), {"what_if": "1"})
     assert response.status_code == 302 and "/alokasi/proses/" in response["Location"]

@@ -13,9 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from kelambu.audit.models import Event
+from kelambu.jobs import runners
+from kelambu.jobs.runners import runner_id
 from kelambu.registry import bulk, services
 from kelambu.registry.models import BatchStatus, ImportBatch
-from kelambu.registry.services import fail_interrupted, runner_id
+from kelambu.registry.services import fail_interrupted
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +45,7 @@ def live_child():
 
 def runner_of(pid: int, started: str | None = None) -> str:
     if started is None:
-        started = services._process_start(pid) or "12345"
+        started = runners.process_start(pid) or "12345"
     return f"{socket.gethostname()}:{pid}:{started}"
 
 
@@ -58,17 +60,17 @@ def batch(name: str, status=BatchStatus.RUNNING, runner: str = "", **extra) -> I
 def test_runner_id_names_this_host_pid_and_start_time():
     host, pid, started = runner_id().split(":")
     assert host == socket.gethostname() and int(pid) == os.getpid()
-    assert started and started == services._process_start(os.getpid())
+    assert started and started == runners.process_start(os.getpid())
 
 
 def test_runner_alive(dead_pid, live_child):
-    assert services._runner_alive(runner_id())
-    assert services._runner_alive(runner_of(live_child.pid))
-    assert not services._runner_alive(runner_of(dead_pid, "99"))
+    assert runners.runner_alive(runner_id())
+    assert runners.runner_alive(runner_of(live_child.pid))
+    assert not runners.runner_alive(runner_of(dead_pid, "99"))
     # The pid was reused by another process: a different start time is not the same runner.
-    assert not services._runner_alive(runner_of(os.getpid(), "1"))
+    assert not runners.runner_alive(runner_of(os.getpid(), "1"))
     # Another machine's run is that machine's to judge.
-    assert services._runner_alive(f"some-other-host-{socket.gethostname()}:{dead_pid}:99")
+    assert runners.runner_alive(f"some-other-host-{socket.gethostname()}:{dead_pid}:99")
 
 
 def test_a_new_batch_records_its_runner(tmp_path, personas):

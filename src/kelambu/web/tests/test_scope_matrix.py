@@ -340,6 +340,8 @@ SAME_PROGRAM = {"program_member_propose"}
 # Every model in the admin, and who gets in: only administrators (no role is staff).
 ADMIN_MODELS = {
     "accounts.user", "auth.group", "audit.event", "axes.accessattempt", "axes.accessfailurelog", "axes.accesslog",
+    # The job queue (django-tasks-db): listed for administrators.
+    "django_tasks_database.dbtaskresult",
     "programs.programsponsor", "programs.sponsor", "regions.region", "regions.regencysplit",
     "registry.importbatch",
 }

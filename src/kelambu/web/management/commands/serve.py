@@ -1,16 +1,19 @@
-"""kelambu serve: the production server (gunicorn, static files by WhiteNoise).
+"""kelambu serve: the production server (gunicorn, static files by WhiteNoise) and the job
+worker.
 
-    kelambu serve [--addr 127.0.0.1:8000] [--workers 2] [--threads 4]
+    kelambu serve [--addr 127.0.0.1:8000] [--workers 2] [--threads 4] [--no-worker]
 
-Collects the static files, then runs gunicorn as a child process, with the settings from
-the environment (docs/DEPLOY.md), until it is stopped (Ctrl-C or SIGTERM, passed on).
-Refuses to start with DEBUG off and the development secret key.
+Collects the static files, then runs gunicorn and `kelambu worker` as child processes, with
+the settings from the environment (docs/DEPLOY.md), until it is stopped (Ctrl-C or SIGTERM,
+passed on to both). A worker that ends is started again (it fails what the dead one left
+running). Refuses to start with DEBUG off and the development secret key.
 """
 
 import os
 import signal
 import subprocess
 import sys
+import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -50,6 +53,8 @@ class Command(BaseCommand):
                             help="HOST:PORT to listen on (default 127.0.0.1:8000, or KELAMBU_ADDR)")
         parser.add_argument("--workers", type=int, default=int(os.environ.get("KELAMBU_WEB_WORKERS", 2)))
         parser.add_argument("--threads", type=int, default=int(os.environ.get("KELAMBU_WEB_THREADS", 4)))
+        parser.add_argument("--no-worker", action="store_true",
+                            help="serve pages only (a worker runs elsewhere: `kelambu worker`)")
 
     def handle(self, *args, **opts):
         env = dict(os.environ)
@@ -62,15 +67,35 @@ class Command(BaseCommand):
         # With the server's settings (hashed names and their manifest), not this process's.
         subprocess.run([sys.executable, "-m", "kelambu.cli", "collectstatic", "--noinput", "--verbosity", "0"],
                        env=env, check=True)
-        self.stdout.write(f"Kelambu: http://{addr}/ (gunicorn, {opts['workers']} x {opts['threads']} threads)")
+        self.stdout.write(f"Kelambu: http://{addr}/ (gunicorn, {opts['workers']} x {opts['threads']} threads"
+                          + ("" if opts["no_worker"] else ", and a job worker") + ")")
         self.stdout.flush()
-        child = subprocess.Popen(gunicorn_command(addr, opts["workers"], opts["threads"]), env=env)
+        web = subprocess.Popen(gunicorn_command(addr, opts["workers"], opts["threads"]), env=env)
+        worker_command = [sys.executable, "-m", "kelambu.cli", "worker"]
+        worker = None if opts["no_worker"] else subprocess.Popen(worker_command, env=env)
+        stopping = []
 
         def forward(signum, _frame):
-            child.send_signal(signum)
+            stopping.append(signum)
+            for child in (web, worker):
+                if child is not None and child.poll() is None:
+                    child.send_signal(signum)
 
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, forward)
-        code = child.wait()
+        while web.poll() is None:
+            if worker is not None and worker.poll() is not None and not stopping:
+                self.stderr.write(f"The job worker ended (exit code {worker.returncode}); starting it again.")
+                time.sleep(1)
+                worker = subprocess.Popen(worker_command, env=env)
+            time.sleep(0.5)
+        if worker is not None and worker.poll() is None:
+            if not stopping:  # gunicorn ended by itself; a second signal would force the worker
+                worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        code = web.returncode
         if code not in (0, -signal.SIGINT, -signal.SIGTERM):
             raise CommandError(f"gunicorn stopped with exit code {code}")
