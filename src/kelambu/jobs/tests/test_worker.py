@@ -41,6 +41,29 @@ SCRIPT = textwrap.dedent('''
         task = enqueue(import_list_task, batch.pk, str(path), options_to_json(options), user.pk)
         ImportBatch.objects.filter(pk=batch.pk, status="pending").update(runner=queued(task))
         print(json.dumps({"batch": batch.pk, "task": task}))
+    elif what == "enqueue-dedup":
+        from kelambu.dedup.tasks import run_dedup_task, update
+        user = get_user_model().objects.get(username="op")
+        update("tok", user=user.pk, step="start")
+        print(json.dumps({"task": enqueue(run_dedup_task, "tok", user.pk, "16.06", True)}))
+    elif what == "enqueue-allocation":
+        from datetime import date
+        from kelambu.programs.models import Program, ProgramSponsor, Sponsor
+        from kelambu.programs.tasks import allocate_task
+        user = get_user_model().objects.get(username="op")
+        sponsor = Sponsor.objects.create(name="Pemkab Muba", kind="apbd", region_id="16.06")
+        program = Program.objects.create(name="PAKE", region_id="16.06", start_month=date(2026, 10, 1),
+                                         end_month=date(2026, 12, 1), decile_scale="p3ke", decile_min=1, decile_max=3)
+        ProgramSponsor.objects.create(program=program, sponsor=sponsor, year=2026, budget=10**12, status="accepted")
+        print(json.dumps({"task": enqueue(allocate_task, "tok", user.pk, program.pk, False)}))
+    elif what == "runs":
+        from kelambu.dedup.models import MatchRun
+        from kelambu.programs.models import AllocationRun, Membership
+        task = DBTaskResult.objects.get(pk=sys.argv[2])
+        print(json.dumps({"task": task.status, "exception": task.exception_class_path,
+                          "dedup": list(MatchRun.objects.values_list("status", "error_message")),
+                          "allocations": list(AllocationRun.objects.values_list("status", "error_message")),
+                          "memberships": Membership.objects.count()}))
     elif what == "state":
         batch = ImportBatch.objects.get(pk=int(sys.argv[2]))
         task = DBTaskResult.objects.get(pk=sys.argv[3])
@@ -88,10 +111,10 @@ def _script(env, tmp_path, *args) -> dict:
 
 
 def _big_list(path, rows: int) -> None:
-    lines = ["NIK,Nama,JK,Tanggal Lahir,Kode Desa"]
+    lines = ["NIK,Nama,JK,Tanggal Lahir,Kode Desa,Desil"]
     for n in range(rows):
         day, serial = 1 + n % 28, 1 + n // 28
-        lines.append(f"160601{day:02d}0385{serial:04d},Orang Uji {n},L,{day:02d}-03-1985,16.06.01.2001")
+        lines.append(f"160601{day:02d}0385{serial:04d},Orang Uji {n},L,{day:02d}-03-1985,16.06.01.2001,{1 + n % 3}")
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -133,3 +156,47 @@ def test_a_worker_killed_mid_import_leaves_the_job_failed_with_its_reason(child_
     assert state["task"] == "FAILED" and state["exception"].endswith("WorkerDied")
     assert (state["batch"], state["code"]) == ("failed", "INTERRUPTED")
     assert state["people"] == 0  # its transaction rolled back: nothing of it in the registry
+
+
+def _running(env, table: str) -> bool:
+    """Whether a run of `table` is "running" in the children's database (read directly: a
+    run can be short)."""
+    if "KELAMBU_DATABASE_URL" in env:
+        import psycopg
+
+        with psycopg.connect(env["KELAMBU_DATABASE_URL"]) as c:
+            return c.execute(f"SELECT count(*) FROM {table} WHERE status = 'running'").fetchone()[0] > 0
+    import sqlite3
+
+    with sqlite3.connect(f"{env['KELAMBU_DATA_DIR']}/kelambu.sqlite3", timeout=30) as c:
+        return c.execute(f"SELECT count(*) FROM {table} WHERE status = 'running'").fetchone()[0] > 0
+
+
+def _kill_when_running(env, table: str) -> None:
+    worker = _worker(env)
+    try:
+        deadline = time.monotonic() + 120
+        while not _running(env, table):
+            assert worker.poll() is None and time.monotonic() < deadline, worker.stdout.read()
+            time.sleep(0.02)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    again = _worker(env, "--batch")
+    out, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, out
+
+
+@pytest.mark.parametrize("job, table", [("dedup", "dedup_matchrun"), ("allocation", "programs_allocationrun")])
+def test_a_worker_killed_mid_run_leaves_the_run_failed_with_its_reason(child_env, tmp_path, job, table):
+    _big_list(tmp_path / "orang.csv", 60_000)
+    _script(child_env, tmp_path, "enqueue", str(tmp_path / "orang.csv"))
+    first = _worker(child_env, "--batch")  # the import, to the end
+    first.communicate(timeout=300)
+    task = _script(child_env, tmp_path, f"enqueue-{job}")["task"]
+    _kill_when_running(child_env, table)
+    state = _script(child_env, tmp_path, "runs", task)
+    assert state["task"] == "FAILED" and state["exception"].endswith("WorkerDied")
+    runs = state["dedup" if job == "dedup" else "allocations"]
+    assert len(runs) == 1 and runs[0][0] == "failed" and "process ended" in runs[0][1]
+    assert state["memberships"] == 0  # nothing of the allocation was kept
