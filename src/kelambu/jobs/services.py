@@ -23,6 +23,43 @@ class WorkerDied(RuntimeError):
     """Why a task failed when the worker running it ended (killed, or the machine restarted)."""
 
 
+class Cancelled(Exception):
+    """Raised inside a job whose cancellation was asked (its transaction then rolls back)."""
+
+
+def _cancel_key(key: str) -> str:
+    return f"cancel:{key}"
+
+
+def request_cancel(key: str) -> None:
+    """Asks the job known as `key` (e.g. "import:12") to stop at its next step."""
+    from django.core.cache import cache
+
+    cache.set(_cancel_key(key), True, 6 * 3600)
+
+
+def check_cancel(key: str) -> None:
+    """Raises Cancelled when the job's cancellation was asked (called at each of its steps)."""
+    from django.core.cache import cache
+
+    if cache.get(_cancel_key(key)):
+        cache.delete(_cancel_key(key))
+        raise Cancelled(key)
+
+
+def cancel_queued(task_id: str) -> bool:
+    """Takes a task off the queue if no worker has taken it yet; whether it did."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    with transaction.atomic():
+        task = DBTaskResult.objects.select_for_update().filter(pk=task_id, status=TaskResultStatus.READY).first()
+        if task is None:
+            return False
+        task.set_failed(Cancelled("cancelled before a worker took it"))
+    return True
+
+
 def recover() -> dict[str, int]:
     """Fails every running task whose worker is gone, then lets each stage mark its records
     whose process is gone. Returns how many of each were marked."""

@@ -23,6 +23,7 @@ from django.utils import timezone
 from kelambu.accounts import access
 from kelambu.audit.services import record as audit
 from kelambu.jobs.runners import runner_alive, runner_id
+from kelambu.jobs.services import Cancelled, cancel_queued, check_cancel, request_cancel
 from kelambu.lib import issues as catalogue
 from kelambu.lib.columns import FIELDS
 from kelambu.regions.services import region_index
@@ -151,8 +152,49 @@ def start_import(path: Path, options: ImportOptions, actor) -> tuple[ImportBatch
 
 
 def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, progress: Progress | None = None) -> ImportBatch:
-    """Reads, validates, stages and (unless a dry run) promotes one list."""
-    progress = progress or (lambda stage, done, total: None)
+    """Reads, validates, stages and (unless a dry run) promotes one list. Stops at the next
+    step when its cancellation is asked (cancel_import): nothing of it is kept."""
+    report = progress or (lambda stage, done, total: None)
+
+    def progress(stage, done, total):
+        check_cancel(f"import:{batch.pk}")
+        report(stage, done, total)
+
+    try:
+        return _run_import(batch, path, options, actor, progress)
+    except Cancelled:
+        ImportBatch.objects.filter(pk=batch.pk).update(
+            status=BatchStatus.FAILED, error_code="CANCELLED", finished_at=timezone.now(),
+            error_message=CANCELLED_MESSAGE)
+        audit(actor, "import.cancelled", batch, summary=f"{batch.file_name}: cancelled while it ran")
+        batch.refresh_from_db()
+        return batch
+
+
+CANCELLED_MESSAGE = ("Impor dibatalkan; tidak ada yang berubah.\nThe import was cancelled; nothing changed.")
+
+
+def cancel_import(batch: ImportBatch, actor) -> str:
+    """Cancels an import not yet done: off the queue if no worker took it ("cancelled"),
+    else asked to stop at its next step ("asked"); "done" if it had already ended."""
+    from kelambu.jobs.runners import QUEUED
+
+    if batch.status not in (BatchStatus.PENDING, BatchStatus.RUNNING):
+        return "done"
+    runner = batch.runner or ""
+    if batch.status == BatchStatus.PENDING and runner.startswith(QUEUED) and cancel_queued(runner[len(QUEUED):]):
+        marked = ImportBatch.objects.filter(pk=batch.pk, status=BatchStatus.PENDING).update(
+            status=BatchStatus.FAILED, error_code="CANCELLED", finished_at=timezone.now(),
+            error_message=CANCELLED_MESSAGE)
+        if marked:
+            audit(actor, "import.cancelled", batch, summary=f"{batch.file_name}: cancelled before it ran")
+            return "cancelled"
+    request_cancel(f"import:{batch.pk}")
+    audit(actor, "import.cancel_asked", batch, summary=f"{batch.file_name}: cancellation asked")
+    return "asked"
+
+
+def _run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, progress: Progress) -> ImportBatch:
     started = time.monotonic()
     ImportBatch.objects.filter(pk=batch.pk).update(status=BatchStatus.RUNNING, runner=runner_id())
     bulk.warm_up()
@@ -253,6 +295,8 @@ def run_import(batch: ImportBatch, path: Path, options: ImportOptions, actor, pr
                   data={k: batch.report[k] for k in ("rows", "accepted", "rejected", "held", "warnings", "issues")})
     except _LimitReached as stop:
         return _refuse(batch, stop.refusal, actor)
+    except Cancelled:  # rolled back; run_import records it
+        raise
     except Exception as exc:  # the transaction rolled back: record why, then let it surface
         log.exception("import of batch %s failed", batch.pk)
         ImportBatch.objects.filter(pk=batch.pk).update(

@@ -12,6 +12,7 @@ urlpatterns = [
     path("impor/baru/", views.import_new, name="import_new"),
     path("impor/<int:pk>/", views.batch_detail, name="batch_detail"),
     path("impor/<int:pk>/status.json", views.batch_status, name="batch_status"),
+    path("impor/<int:pk>/batalkan/", views.batch_cancel, name="batch_cancel"),
     path("impor/<int:pk>/laporan.json", views.batch_report, name="batch_report"),
     # Only the two formats there are: any other suffix is a 404, never a file served as .bat or .html.
     re_path(r"^impor/(?P<pk>[0-9]+)/ditolak\.(?P<fmt>csv|xlsx)$", views.batch_rejected, name="batch_rejected"),

@@ -43,6 +43,7 @@ from kelambu.registry.reader import ImportRefused, load_mapping
 from kelambu.registry.services import (
     ImportOptions,
     PersonCorrection,
+    cancel_import,
     correct_person,
     fail_interrupted,
     run_import,
@@ -53,6 +54,7 @@ from kelambu.web.pages import PAGE_SIZE, attachment
 from kelambu.web.pages import lang as _lang
 
 STAGE_LABELS = {
+    "queued": gettext_lazy("Waiting in the queue"),
     "reading": gettext_lazy("Reading the file"),
     "validating": gettext_lazy("Checking rows"),
     "staging": gettext_lazy("Staging rows"),
@@ -329,15 +331,38 @@ def batch_detail(request, pk):
     return render(request, "registry/batch_detail.html", {
         "batch": batch, "issue_rows": issue_rows, "examples": examples, "refusal": refusal,
         "running": batch.status in (BatchStatus.PENDING, BatchStatus.RUNNING),
+        "can_cancel": _can_cancel(request.user, batch),
         "figures": queries.batch_figures(batch, request.user), "holds": holds,
-        "interrupted": batch.error_code == "INTERRUPTED",
+        "interrupted": batch.error_code == "INTERRUPTED", "cancelled": batch.error_code == "CANCELLED",
     })
+
+
+def _can_cancel(user, batch) -> bool:
+    """The importer, or an administrator, may stop an import that has not ended."""
+    return batch.status in (BatchStatus.PENDING, BatchStatus.RUNNING) and (
+        batch.created_by_id == user.pk or access.role_of(user) == "admin")
+
+
+@login_required
+@require_POST
+def batch_cancel(request, pk):
+    batch = _visible_batch(request, pk)
+    if not _can_cancel(request.user, batch):
+        raise PermissionDenied
+    outcome = cancel_import(batch, request.user)
+    if outcome == "cancelled":
+        messages.success(request, _("The import was cancelled; nothing changed."))
+    elif outcome == "asked":
+        messages.info(request, _("Cancellation asked: the import stops at its next step and keeps nothing."))
+    return redirect("batch_detail", pk=batch.pk)
 
 
 @login_required
 def batch_status(request, pk):
     batch = _visible_batch(request, pk)
-    state = cache.get(progress_key(batch.pk)) or {"stage": "reading", "done": 0, "total": 0}
+    # Before a worker takes it, a queued import has no progress of its own yet.
+    state = cache.get(progress_key(batch.pk)) or {
+        "stage": "queued" if batch.status == BatchStatus.PENDING else "reading", "done": 0, "total": 0}
     percent = int(100 * state["done"] / state["total"]) if state.get("total") else 0
     return JsonResponse({
         "status": batch.status, "stage": state["stage"], "stage_label": str(STAGE_LABELS.get(state["stage"], "")),

@@ -291,6 +291,9 @@ MATRIX: dict[str, Route] = {
                         invariant=_others_untouched),
     "batch_detail": Route(args=("batch",), get=frozenset({ADMIN, REGENCY, BPJS})),
     "batch_status": Route(args=("batch",), get=frozenset({ADMIN, REGENCY, BPJS})),
+    # Only an import that has not ended can be cancelled: the world's have ended, so no POST
+    # changes anything (tested with running ones in jobs/tests/test_cancel.py).
+    "batch_cancel": Route(args=("batch",), get=None, get_other=None, post=NOBODY, post_other=NOBODY),
     "batch_report": Route(args=("batch",), get=frozenset({ADMIN, REGENCY, BPJS})),
     "batch_rejected": Route(args=("batch", "fmt"), get=frozenset({ADMIN, REGENCY, BPJS})),
     # held rows and proposals: the owning regency decides
