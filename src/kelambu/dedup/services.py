@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -533,16 +532,10 @@ def export_clusters(path: Path, region: str = "") -> int:
 def fail_interrupted() -> int:
     """Marks failed every run still "running" whose process is gone (killed, or the server
     restarted): its transaction rolled back, so nothing of it is in the registry."""
-    from kelambu.jobs.runners import runner_alive
+    from kelambu.jobs.runs import fail_dead_runs
 
-    stale = [run for run in MatchRun.objects.filter(status=RunStatus.RUNNING).only("id", "runner", "created_at")
-             if not (runner_alive(run.runner) if run.runner else run.created_at > timezone.now() - timedelta(hours=2))]
-    for run in stale:
-        marked = MatchRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-            status=RunStatus.FAILED, finished_at=timezone.now(), error_message=INTERRUPTED_MESSAGE)
-        if marked:
-            audit("system", "dedup.interrupted", run, summary=f"Deduplication run {run.pk}: its process ended")
-    return len(stale)
+    return fail_dead_runs(MatchRun.objects.all(), running=RunStatus.RUNNING, failed=RunStatus.FAILED,
+                          message=INTERRUPTED_MESSAGE, action="dedup.interrupted", label="Deduplication run")
 
 
 INTERRUPTED_MESSAGE = ("Proses berhenti karena prosesnya berakhir (server dimulai ulang atau dihentikan); tidak ada "

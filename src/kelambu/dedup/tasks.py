@@ -1,21 +1,12 @@
 """Deduplication runs as jobs in the queue (kelambu/jobs); their progress in the shared cache,
 under a token the page that started the run follows."""
 
-from django.core.cache import cache
 from django_tasks import task
 
-TTL = 6 * 3600
+from kelambu.jobs.runs import ProgressBoard
 
-
-def progress_key(token: str) -> str:
-    return f"dedup-progress:{token}"
-
-
-def update(token: str, **values) -> None:
-    key = progress_key(token)
-    state = cache.get(key) or {"run": None, "error": ""}
-    state.update(values)
-    cache.set(key, state, TTL)
+board = ProgressBoard("dedup-progress")
+progress_key, update = board.key, board.update
 
 
 @task()

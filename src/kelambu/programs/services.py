@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import polars as pl
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -385,16 +385,10 @@ def ensure_sponsor(name: str, actor, **fields) -> Sponsor:
 def fail_interrupted() -> int:
     """Marks failed every allocation still "running" whose process is gone (killed, or the
     server restarted): its transaction rolled back, so nothing of it was kept."""
-    from kelambu.jobs.runners import runner_alive
+    from kelambu.jobs.runs import fail_dead_runs
 
-    stale = [run for run in AllocationRun.objects.filter(status="running").only("id", "runner", "created_at")
-             if not (runner_alive(run.runner) if run.runner else run.created_at > timezone.now() - timedelta(hours=2))]
-    for run in stale:
-        marked = AllocationRun.objects.filter(pk=run.pk, status="running").update(
-            status="failed", finished_at=timezone.now(), error_message=INTERRUPTED_MESSAGE)
-        if marked:
-            audit("system", "allocation.interrupted", run, summary=f"Allocation run {run.pk}: its process ended")
-    return len(stale)
+    return fail_dead_runs(AllocationRun.objects.all(), running="running", failed="failed",
+                          message=INTERRUPTED_MESSAGE, action="allocation.interrupted", label="Allocation run")
 
 
 INTERRUPTED_MESSAGE = ("Alokasi berhenti karena prosesnya berakhir (server dimulai ulang atau dihentikan); tidak ada "
