@@ -116,10 +116,6 @@ def change_scope(user) -> Q | None:
     return None
 
 
-def can_correct(user) -> bool:
-    return change_scope(user) is not None
-
-
 def can_change_person(user, person) -> bool:
     role = role_of(user)
     if role == Role.ADMIN:
@@ -181,10 +177,6 @@ class ImportPolicy:
     link_only: bool
     new_people_left: int | None
     reveals_matches: bool
-
-    @property
-    def unrestricted(self) -> bool:
-        return self.change_prefix == "" and self.new_people_left is None
 
 
 def import_policy(actor, source: str) -> ImportPolicy:

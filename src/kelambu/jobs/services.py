@@ -102,12 +102,12 @@ def task_failure(task_id: str | None) -> str | None:
         return None
     task = DBTaskResult.objects.filter(pk=task_id).only("status", "worker_ids", "exception_class_path").first()
     if task is None:
-        return _("The job is no longer in the queue.")
+        return _("The job is no longer in the queue; start it again.")
     if task.status == TaskResultStatus.RUNNING and task.worker_ids and not runner_alive(task.worker_ids[-1]):
         recover()
         return _("The job stopped because its worker ended; nothing changed. Start it again.")
     if task.status == TaskResultStatus.FAILED:
         if task.exception_class_path.endswith("WorkerDied"):
             return _("The job stopped because its worker ended; nothing changed. Start it again.")
-        return _("The job failed; the error was recorded.")
+        return _("The job failed and its error was recorded; tell the administrator.")
     return None

@@ -75,7 +75,7 @@ def test_anonymous_and_unscoped_accounts_see_nobody(registry, django_user_model)
     assert names(AnonymousUser()) == set()
     lost = django_user_model.objects.create_user("noregion", role="regency_operator")
     assert names(lost) == set()  # a scoped role without a scope sees nothing, not everything
-    assert not access.can_import(lost) and not access.can_decide(lost) and not access.can_correct(lost)
+    assert not access.can_import(lost) and not access.can_decide(lost) and access.change_scope(lost) is None
     nosponsor = django_user_model.objects.create_user("nosponsor", role="csr_officer")
     assert not access.can_import(nosponsor) and not access.can_see_programs(nosponsor)
     inactive = registry["muba"]

@@ -321,8 +321,16 @@ def test_double_funding_page(client, personas, tmp_path):
     assert page.status_code == 200
     body = page.content.decode()
     assert "Siti Aminah" in body and "PT Alpha" in body and "PT Beta" in body
+    from kelambu.audit.models import Event
+
+    assert not Event.objects.filter(action="download.double_funding").exists()  # the page is no download
     csv_page = client.get("/pemadanan/pendanaan-ganda/?format=csv")
     assert csv_page["Content-Type"].startswith("text/csv") and b"confirmed" in csv_page.content
+    assert csv_page["Content-Disposition"] == 'attachment; filename="pendanaan-ganda.csv"'
+    assert "no-store" in csv_page["Cache-Control"]
+    # A download of personal data: audited, with who downloaded it.
+    event = Event.objects.get(action="download.double_funding")
+    assert event.actor == personas["muba"] and (event.object_type, event.object_id) == ("report", "double_funding")
     # Another regency's operator sees none of it; the public not even the page.
     client.force_login(personas["muaraenim"])
     assert "Siti Aminah" not in client.get("/pemadanan/pendanaan-ganda/").content.decode()

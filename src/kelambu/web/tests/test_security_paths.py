@@ -18,7 +18,7 @@ from django.urls import reverse
 from kelambu.audit.models import Event
 from kelambu.audit.services import record as audit
 from kelambu.registry.models import BatchStatus, ImportBatch, Person
-from kelambu.registry.services import ImportOptions, import_list, parse_months
+from kelambu.registry.services import ImportOptions, import_list
 
 pytestmark = pytest.mark.django_db
 
@@ -261,37 +261,6 @@ def test_bpjs_exchange_file_download_is_audited(client, personas):
     event = _only_event("download.bpjs_export", muba)
     assert (event.object_type, event.object_id) == ("programs.program", str(p.pk))
     assert "2 rows" in event.summary
-
-
-def test_double_funding_csv_is_audited(client, personas, tmp_path):
-    from kelambu.programs.models import Sponsor
-
-    def listing(name, sponsor, rows):
-        path = tmp_path / name
-        with path.open("w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["ID", "NIK", "Nama", "JK", "Tanggal Lahir", "Kode Desa"])
-            w.writerows(rows)
-        entity, _ = Sponsor.objects.get_or_create(name=sponsor, defaults={"kind": "csr"})
-        import_list(path, ImportOptions(source="sponsor", sponsor=entity,
-                                        funded_months=parse_months("2026-01:2026-12")), "test")
-
-    siti = ("A1", "1606014501900001", "Siti Aminah", "P", "05-01-1990", "16.06.01.2001")
-    listing("a.csv", "PT Alpha", [siti])
-    listing("b.csv", "PT Beta", [siti, ("B2", "1606011203800001", "Budi", "L", "12-03-1980", "16.06.01.2001")])
-    muba = personas["muba"]
-    client.force_login(muba)
-    assert client.get(reverse("dedup_funding")).status_code == 200
-    assert not Event.objects.filter(action="download.double_funding").exists()  # the page is no download
-    response = client.get(reverse("dedup_funding"), {"format": "csv"})
-    assert response.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
-    siti_id = str(Person.objects.get(nik="1606014501900001").pk)
-    assert [(r["status"], r["person_id"]) for r in rows] == [("confirmed", siti_id)]
-    assert response["Content-Disposition"] == 'attachment; filename="pendanaan-ganda.csv"'
-    assert no_store(response)
-    event = _only_event("download.double_funding", muba)
-    assert (event.object_type, event.object_id) == ("report", "double_funding")
 
 
 def test_audit_events_cannot_be_changed_or_deleted(personas):
